@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "malten",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "malten", targets: ["malten"]),
+        .library(name: "MaltenCore", targets: ["MaltenCore"]),
+        .library(name: "MaltenHTTP", targets: ["MaltenHTTP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // The store: sharded stream maps, rings, the timing wheel. Standard library and Dispatch only.
+        .target(name: "MaltenCore"),
+        // The HTTP frontend: SwiftNIO channel handlers over MaltenCore.
+        .target(
+            name: "MaltenHTTP",
+            dependencies: [
+                "MaltenCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The executable: argument parsing and start-up only.
+        .executableTarget(
+            name: "malten",
+            dependencies: [
+                "MaltenCore",
+                "MaltenHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // A manual clock and other helpers that both test targets share.
+        .target(name: "MaltenTestSupport", dependencies: ["MaltenCore"], path: "Tests/MaltenTestSupport"),
+        .testTarget(name: "MaltenCoreTests", dependencies: ["MaltenCore", "MaltenTestSupport"]),
+        .testTarget(
+            name: "MaltenHTTPTests",
+            dependencies: [
+                "MaltenCore",
+                "MaltenHTTP",
+                "MaltenTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,54 @@
+/// Which messages of a stream a read returns.
+public enum ReadQuery: Sendable, Equatable {
+    /// Of the newest `limit` messages, those with `created > last`, oldest first (Malten's `direction` ≥ 0).
+    case newest(limit: Int, after: Int64)
+    /// Walking back from the newest, up to `limit` messages with `created < before`
+    /// (`before` ≤ 0: from the newest), newest first (Malten's `direction` < 0).
+    case older(limit: Int, before: Int64)
+    /// The oldest `limit` messages with `created > since`, oldest first: paging forward without gaps.
+    case since(Int64, limit: Int)
+    /// The one message with this id, if the stream still holds it.
+    case id(MessageID)
+}
+
+/// A stream as listings show it.
+public struct StreamInfo: Sendable, Equatable {
+    public var name: String
+    /// Unix nanoseconds of the last message (or of creation).
+    public var updated: Int64
+    /// Idle TTL in seconds.
+    public var ttl: Int
+    public var observers: Int
+    public var isPrivate: Bool
+
+    public init(name: String, updated: Int64, ttl: Int, observers: Int, isPrivate: Bool) {
+        self.name = name
+        self.updated = updated
+        self.ttl = ttl
+        self.observers = observers
+        self.isPrivate = isPrivate
+    }
+}
+
+/// What `create` made.
+public struct CreatedStream: Sendable, Equatable {
+    public var name: String
+    public var isPrivate: Bool
+    public var ttl: Int
+
+    public init(name: String, isPrivate: Bool, ttl: Int) {
+        self.name = name
+        self.isPrivate = isPrivate
+        self.ttl = ttl
+    }
+}
+
+/// Totals over every shard: no names, no text.
+public struct StoreStats: Sendable, Equatable {
+    public var streams = 0
+    public var listedStreams = 0
+    public var messages = 0
+    public var observers = 0
+
+    public init() {}
+}

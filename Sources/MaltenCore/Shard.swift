@@ -1,0 +1,177 @@
+import Dispatch
+
+/// One slice of the store: the streams whose names hash to it, owned by one serial queue.
+///
+/// Every field is read and written only on `queue`; a caller reaches the shard with one
+/// `queue.sync` hop per operation. That is the whole concurrency story: no locks, no atomics.
+final class Shard: @unchecked Sendable {
+    let queue: DispatchQueue
+    private let limits: Limits
+    private let clock: any WallClock
+    private var streams: [String: StreamState] = [:]
+    private var listed: [String: StreamState] = [:]
+    private var wheel: TimingWheel<StreamState>
+    private var messageCount = 0
+    private var observerCount = 0
+    private var timer: DispatchSourceTimer?
+
+    init(index: Int, limits: Limits, clock: any WallClock) {
+        self.queue = DispatchQueue(label: "malten.shard.\(index)")
+        self.limits = limits
+        self.clock = clock
+        self.wheel = TimingWheel(startTick: Self.tick(containing: clock.now()))
+    }
+
+    deinit {
+        timer?.cancel()
+    }
+
+    /// Runs the timing wheel every `interval` on the shard's own queue.
+    func startExpiryTimer(every interval: DispatchTimeInterval) {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(50))
+        timer.setEventHandler { [weak self] in
+            guard let self else { return }
+            self.expireDue(at: self.clock.now())
+        }
+        timer.resume()
+        self.timer = timer
+    }
+
+    // MARK: Operations (each one hop onto the queue)
+
+    func post(stream name: String, text: String) -> Message {
+        queue.sync {
+            let now = clock.now()
+            let stream = liveStream(name, at: now)
+                ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
+            let created = max(now, stream.lastCreated + 1)
+            let slot = Slot(created: created, id: .random(), text: text)
+            stream.lastCreated = created
+            stream.updated = created
+            if let pushed = stream.ring.append(slot) {
+                stream.droppedMark = max(stream.droppedMark, pushed.created)
+            } else {
+                messageCount += 1
+            }
+            return stream.message(slot)
+        }
+    }
+
+    func create(stream name: String?, isPrivate: Bool, ttl: Int) -> Result<CreatedStream, StoreError> {
+        queue.sync {
+            let now = clock.now()
+            var chosen = name ?? StreamName.random()
+            if name == nil {
+                while liveStream(chosen, at: now) != nil { chosen = StreamName.random() }
+            } else if liveStream(chosen, at: now) != nil {
+                return .failure(.streamExists)
+            }
+            insertStream(name: chosen, isListed: !isPrivate, ttl: ttl, at: now)
+            return .success(CreatedStream(name: chosen, isPrivate: isPrivate, ttl: ttl))
+        }
+    }
+
+    func read(stream name: String, _ query: ReadQuery) -> [Message] {
+        queue.sync {
+            liveStream(name, at: clock.now())?.read(query) ?? []
+        }
+    }
+
+    func info(stream name: String) -> StreamInfo? {
+        queue.sync {
+            liveStream(name, at: clock.now())?.info()
+        }
+    }
+
+    /// This shard's listed streams, the `limit` most recently updated, newest first.
+    func listedStreams(limit: Int) -> [StreamInfo] {
+        queue.sync {
+            let now = clock.now()
+            var infos: [StreamInfo] = []
+            infos.reserveCapacity(listed.count)
+            for stream in listed.values where !stream.isIdle(at: now) {
+                infos.append(stream.info())
+            }
+            infos.sort { $0.updated > $1.updated }
+            return Array(infos.prefix(limit))
+        }
+    }
+
+    func stats() -> StoreStats {
+        queue.sync {
+            var stats = StoreStats()
+            stats.streams = streams.count
+            stats.listedStreams = listed.count
+            stats.messages = messageCount
+            stats.observers = observerCount
+            return stats
+        }
+    }
+
+    /// Delivers the timing wheel's due entries up to `now`: idle streams are removed, aged
+    /// messages dropped. Work is proportional to what comes due.
+    func expireDue(at now: Int64) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        for entry in wheel.advance(to: Self.tick(containing: now)) {
+            let stream = entry.item
+            guard !stream.isRemoved, stream.wheelTick == entry.tick else { continue }
+            stream.wheelTick = .min
+            if stream.isIdle(at: now) {
+                remove(stream)
+            } else {
+                messageCount -= stream.dropExpiredMessages(at: now)
+                schedule(stream, deadline: max(stream.nextDeadline, now + 1))
+            }
+        }
+    }
+
+    /// Runs `expireDue` now, on the queue (for tests with a manual clock and for the bench).
+    func expireDueNow() {
+        queue.sync { expireDue(at: clock.now()) }
+    }
+
+    // MARK: Internals (on the queue)
+
+    /// The stream of that name if it is still alive, with its aged messages dropped; an idle
+    /// stream found here is removed at once, so no reader sees what the wheel has yet to reach.
+    private func liveStream(_ name: String, at now: Int64) -> StreamState? {
+        guard let stream = streams[name] else { return nil }
+        if stream.isIdle(at: now) {
+            remove(stream)
+            return nil
+        }
+        messageCount -= stream.dropExpiredMessages(at: now)
+        return stream
+    }
+
+    @discardableResult
+    private func insertStream(name: String, isListed: Bool, ttl: Int, at now: Int64) -> StreamState {
+        let stream = StreamState(
+            name: name, isListed: isListed, ttlSeconds: ttl, capacity: limits.streamCapacity, now: now)
+        streams[name] = stream
+        if isListed { listed[name] = stream }
+        schedule(stream, deadline: stream.nextDeadline)
+        return stream
+    }
+
+    private func schedule(_ stream: StreamState, deadline: Int64) {
+        // Round up: the entry fires at the first tick at or after the deadline.
+        let tick = (deadline + 999_999_999) / 1_000_000_000
+        stream.wheelTick = tick
+        wheel.schedule(stream, at: tick)
+    }
+
+    private func remove(_ stream: StreamState) {
+        streams[stream.name] = nil
+        if stream.isListed { listed[stream.name] = nil }
+        messageCount -= stream.ring.count
+        observerCount -= stream.observers
+        stream.ring.removeAll()
+        stream.isRemoved = true
+    }
+
+    private static func tick(containing nanos: Int64) -> Int64 {
+        nanos / 1_000_000_000
+    }
+}

@@ -1,0 +1,130 @@
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Malten's in-memory store: streams of text, sharded by name, each shard owned by one serial queue.
+///
+/// Every operation validates its input on the caller's thread, then makes one `queue.sync` hop to
+/// the shard that owns the stream. Nothing is ever written anywhere but memory.
+///
+///     let store = Store()
+///     let message = try store.post(stream: "foo", text: "hello")
+///     store.read(stream: "foo", .newest(limit: 25, after: 0))   // [message]
+public final class Store: Sendable {
+    public let limits: Limits
+    private let shards: [Shard]
+
+    /// Twice the online cores: enough that threads rarely meet on one queue.
+    public static var defaultShardCount: Int {
+        max(2, 2 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// - Parameters:
+    ///   - expiryInterval: how often each shard runs its timing wheel; nil leaves it to
+    ///     `expireDue()` (tests with a manual clock).
+    public init(
+        limits: Limits = Limits(),
+        shardCount: Int = Store.defaultShardCount,
+        clock: any WallClock = SystemClock(),
+        expiryInterval: DispatchTimeInterval? = .seconds(1)
+    ) {
+        precondition(shardCount >= 1)
+        self.limits = limits
+        self.shards = (0..<shardCount).map { Shard(index: $0, limits: limits, clock: clock) }
+        if let expiryInterval {
+            for shard in shards { shard.startExpiryTimer(every: expiryInterval) }
+        }
+    }
+
+    /// The index of the shard that owns `name`.
+    public func shardIndex(for name: String) -> Int {
+        Int(UInt(bitPattern: name.hashValue) % UInt(shards.count))
+    }
+
+    public var shardCount: Int { shards.count }
+
+    private func shard(for name: String) -> Shard {
+        shards[shardIndex(for: name)]
+    }
+
+    /// Appends `text` to `stream`, creating the stream (unlisted, default TTL) if it does not exist.
+    /// - Throws: `StoreError` for a bad name, blank text or text over the limit; nothing is stored then.
+    public func post(stream: String, text: String) throws(StoreError) -> Message {
+        guard StreamName.isValid(stream) else { throw .invalidStreamName }
+        try validate(text: text)
+        return shard(for: stream).post(stream: stream, text: text)
+    }
+
+    /// Creates a stream; a random unguessable name (128 bits) when `stream` is nil.
+    /// - Throws: `StoreError.streamExists` when the name is taken, or a bad name or TTL.
+    public func create(stream: String?, isPrivate: Bool, ttl: Int?) throws(StoreError) -> CreatedStream {
+        if let stream, !StreamName.isValid(stream) { throw .invalidStreamName }
+        let ttl = ttl ?? limits.defaultTTL
+        guard limits.ttlBounds.contains(ttl) else { throw .invalidTTL(bounds: limits.ttlBounds) }
+        let name = stream ?? StreamName.random()
+        return try shard(for: name).create(stream: stream == nil ? nil : name, isPrivate: isPrivate, ttl: ttl).get()
+    }
+
+    /// The messages of `stream` that `query` selects; `[]` for an unknown stream or name.
+    /// A limit above the stream capacity counts as the capacity.
+    public func read(stream: String, _ query: ReadQuery) -> [Message] {
+        guard StreamName.isValid(stream) else { return [] }
+        let capacity = limits.streamCapacity
+        let clamped: ReadQuery =
+            switch query {
+            case .newest(let limit, let after): .newest(limit: min(max(limit, 1), capacity), after: after)
+            case .older(let limit, let before): .older(limit: min(max(limit, 1), capacity), before: before)
+            case .since(let since, let limit): .since(since, limit: min(max(limit, 1), capacity))
+            case .id: query
+            }
+        return shard(for: stream).read(stream: stream, clamped)
+    }
+
+    /// One stream's entry, listed or not; nil when there is none.
+    public func info(stream: String) -> StreamInfo? {
+        guard StreamName.isValid(stream) else { return nil }
+        return shard(for: stream).info(stream: stream)
+    }
+
+    /// The listed (public) streams, the `limit` most recently updated, newest first.
+    public func listedStreams(limit: Int = 1024) -> [StreamInfo] {
+        var all: [StreamInfo] = []
+        for shard in shards { all += shard.listedStreams(limit: limit) }
+        all.sort { $0.updated > $1.updated }
+        return Array(all.prefix(limit))
+    }
+
+    /// Totals over every shard.
+    public func stats() -> StoreStats {
+        shards.reduce(into: StoreStats()) { total, shard in
+            let s = shard.stats()
+            total.streams += s.streams
+            total.listedStreams += s.listedStreams
+            total.messages += s.messages
+            total.observers += s.observers
+        }
+    }
+
+    /// Runs every shard's timing wheel up to the clock's now. The expiry timer does this each
+    /// interval; tests with a manual clock call it by hand.
+    public func expireDue() {
+        for shard in shards { shard.expireDueNow() }
+    }
+
+    private func validate(text: String) throws(StoreError) {
+        let scalars = text.unicodeScalars
+        if scalars.allSatisfy(\.properties.isWhitespace) { throw .blankMessage }
+        // Count no further than one past the limit.
+        var count = 0
+        for _ in scalars {
+            count += 1
+            if count > limits.maxCharacters { throw .messageTooLong(limit: limits.maxCharacters) }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+/// Why the store refused a request; nothing was changed.
+public enum StoreError: Error, Equatable, Sendable {
+    /// The text is empty or only whitespace.
+    case blankMessage
+    /// The text holds more Unicode scalars than the limit.
+    case messageTooLong(limit: Int)
+    /// The stream name breaks the naming rules.
+    case invalidStreamName
+    /// A stream of that name already exists.
+    case streamExists
+    /// The TTL lies outside the bounds.
+    case invalidTTL(bounds: ClosedRange<Int>)
+
+    /// Malten's own wording, for frontends to send as is.
+    public var message: String {
+        switch self {
+        case .blankMessage: "Message cannot be blank"
+        case .messageTooLong(let limit): "Message exceeds \(limit) characters"
+        case .invalidStreamName:
+            "Invalid stream name: 1-256 letters, digits, '-', '_', '.' or '~'"
+        case .streamExists: "Stream already exists"
+        case .invalidTTL(let bounds): "ttl must be between \(bounds.lowerBound) and \(bounds.upperBound) seconds"
+        }
+    }
+}

@@ -1,0 +1,41 @@
+/// The rules for stream names: 1–256 Unicode scalars, each a letter, a digit, or one of `-` `_` `.` `~`;
+/// `.` and `..` alone are not names.
+public enum StreamName {
+    /// The stream used when a request names none.
+    public static let defaultName = "_"
+    public static let maxLength = 256
+
+    /// Whether `name` is a valid stream name.
+    public static func isValid(_ name: String) -> Bool {
+        if name.isEmpty || name == "." || name == ".." { return false }
+        var length = 0
+        for scalar in name.unicodeScalars {
+            length += 1
+            if length > maxLength { return false }
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", "-", "_", ".", "~":
+                continue
+            default:
+                guard scalar.value >= 0x80 else { return false }
+                switch scalar.properties.generalCategory {
+                case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+                    .decimalNumber:
+                    continue
+                default:
+                    return false
+                }
+            }
+        }
+        return true
+    }
+
+    /// A fresh name with 128 bits from the system's secure generator, as 32 lowercase hex digits.
+    public static func random() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let id = MessageID(high: rng.next(), low: rng.next())
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(36)
+        id.write { if $0 != UInt8(ascii: "-") { bytes.append($0) } }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

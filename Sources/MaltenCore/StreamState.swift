@@ -1,0 +1,81 @@
+/// One stream: its settings, its ring of messages and its bookkeeping. Owned by one shard and
+/// touched only on that shard's queue.
+final class StreamState {
+    let name: String
+    /// Public streams are listed by `GET /streams`; private ones never.
+    let isListed: Bool
+    let ttlSeconds: Int
+    let ttlNanos: Int64
+    /// Unix nanoseconds of the newest message, or of creation.
+    var updated: Int64
+    /// The newest `created` this stream handed out, so the next one is strictly greater.
+    var lastCreated: Int64 = 0
+    /// The newest `created` ever dropped (FIFO or TTL); a reader positioned before it missed something.
+    var droppedMark: Int64 = 0
+    /// Live subscriptions; a stream with observers does not expire.
+    var observers = 0
+    /// The tick of this stream's current timing-wheel entry; older entries for it are stale.
+    var wheelTick: Int64 = .min
+    var isRemoved = false
+    var ring: Ring
+
+    init(name: String, isListed: Bool, ttlSeconds: Int, capacity: Int, now: Int64) {
+        self.name = name
+        self.isListed = isListed
+        self.ttlSeconds = ttlSeconds
+        self.ttlNanos = Int64(ttlSeconds) * 1_000_000_000
+        self.updated = now
+        self.ring = Ring(capacity: capacity)
+    }
+
+    /// Whether the stream has gone `ttl` without a message and has no observers.
+    func isIdle(at now: Int64) -> Bool {
+        observers == 0 && updated + ttlNanos <= now
+    }
+
+    /// Drops messages older than the TTL from the head; returns how many it dropped.
+    /// - Complexity: O(dropped)
+    func dropExpiredMessages(at now: Int64) -> Int {
+        var dropped = 0
+        while let oldest = ring.first, oldest.created + ttlNanos <= now {
+            droppedMark = max(droppedMark, ring.removeFirst().created)
+            dropped += 1
+        }
+        return dropped
+    }
+
+    /// When this stream next needs the wheel: its oldest message ages out, or the stream itself does.
+    var nextDeadline: Int64 {
+        (ring.first?.created ?? updated) + ttlNanos
+    }
+
+    func info() -> StreamInfo {
+        StreamInfo(name: name, updated: updated, ttl: ttlSeconds, observers: observers, isPrivate: !isListed)
+    }
+
+    func message(_ slot: Slot) -> Message {
+        Message(id: slot.id, text: slot.text, created: slot.created, stream: name)
+    }
+
+    /// The messages a query selects, in the order the query defines.
+    func read(_ query: ReadQuery) -> [Message] {
+        let count = ring.count
+        switch query {
+        case .newest(let limit, let after):
+            let start = max(count - limit, ring.partition(createdAbove: after))
+            return (start..<count).map { message(ring[$0]) }
+        case .older(let limit, let before):
+            let end = before <= 0 ? count : ring.partition(createdAbove: before - 1)
+            let start = max(0, end - limit)
+            return (start..<end).reversed().map { message(ring[$0]) }
+        case .since(let since, let limit):
+            let start = ring.partition(createdAbove: since)
+            return (start..<min(count, start + limit)).map { message(ring[$0]) }
+        case .id(let id):
+            for index in 0..<count where ring[index].id == id {
+                return [message(ring[index])]
+            }
+            return []
+        }
+    }
+}

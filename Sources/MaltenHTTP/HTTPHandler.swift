@@ -1,0 +1,110 @@
+import MaltenCore
+import NIOCore
+import NIOHTTP1
+
+/// The last handler of a connection: collects a request (its body bounded), asks the router, writes
+/// the response. Runs on the connection's event loop; its one blocking step is the store's short hop.
+final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        case receiving(HTTPRequestHead, body: ByteBuffer?)
+        /// A response that closes the connection went out before the request ended; drop the rest.
+        case discarding
+    }
+
+    private let router: Router
+    private let maxBodyBytes: Int
+    private var state = State.idle
+    private var needsFlush = false
+
+    init(router: Router, maxBodyBytes: Int) {
+        self.router = router
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), .idle):
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                refuseBody(context: context, head: head)
+            } else {
+                state = .receiving(head, body: nil)
+            }
+        case (.body(var chunk), .receiving(let head, let body)):
+            if var body {
+                state = .idle  // release the buffer's reference before appending, so it is not copied
+                guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
+                    refuseBody(context: context, head: head)
+                    return
+                }
+                body.writeBuffer(&chunk)
+                state = .receiving(head, body: body)
+            } else if chunk.readableBytes > maxBodyBytes {
+                refuseBody(context: context, head: head)
+            } else {
+                state = .receiving(head, body: chunk)
+            }
+        case (.end, .receiving(let head, let body)):
+            state = .idle
+            let response: Response
+            do {
+                response = router.respond(to: try Request(head: head, body: body), allocator: context.channel.allocator)
+            } catch {
+                response = error.response(allocator: context.channel.allocator)
+            }
+            write(response, for: head, keepAlive: head.isKeepAlive, context: context)
+        case (.end, .discarding):
+            context.close(promise: nil)
+        case (_, .discarding):
+            break
+        default:
+            // The HTTP decoder guarantees head, body*, end; anything else is a bug upstream.
+            context.close(promise: nil)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    /// 413 without reading the body: the connection closes once the client has sent it or given up.
+    private func refuseBody(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        state = .discarding
+        let error = HTTPError(.payloadTooLarge, "Request body exceeds \(maxBodyBytes) bytes")
+        write(error.response(allocator: context.channel.allocator), for: head, keepAlive: false, context: context)
+    }
+
+    private func write(_ response: Response, for head: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(5 + response.headers.count)
+        headers.add(name: "Content-Type", value: String(describing: response.contentType))
+        headers.add(name: "Content-Length", value: String(response.body.readableBytes))
+        headers.add(name: "Access-Control-Allow-Origin", value: "*")
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        if !keepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if head.version.major == 1 && head.version.minor == 0 {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))), promise: nil)
+        if head.method != .HEAD && response.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        if keepAlive {
+            context.write(wrapOutboundOut(.end(nil)), promise: nil)
+            needsFlush = true
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                if case .discarding = self.state { return }  // closes at the request's end instead
+                context.close(promise: nil)
+            }
+        }
+    }
+}

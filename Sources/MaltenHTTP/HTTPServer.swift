@@ -1,0 +1,104 @@
+import Logging
+import MaltenCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// Malten's HTTP frontend: a SwiftNIO server over a `Store`, run as a ServiceLifecycle service.
+///
+///     let server = HTTPServer(store: Store(), configuration: .init(port: 9090), logger: logger)
+///     try await ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+public final class HTTPServer: Service {
+    /// Where to listen and how to bound each connection.
+    public struct Configuration: Sendable {
+        public var host: String
+        /// `0` picks a free port.
+        public var port: Int
+        /// Largest request body read; a larger one gets 413 without being read into memory.
+        public var maxBodyBytes: Int
+        /// Largest request head (request line and headers); past it, 431.
+        public var maxHeadBytes: Int
+        var deadlines = ConnectionDeadlineHandler.Limits()
+
+        public init(host: String = "0.0.0.0", port: Int = 9090, maxBodyBytes: Int = 64 * 1024, maxHeadBytes: Int = 16 * 1024) {
+            self.host = host
+            self.port = port
+            self.maxBodyBytes = maxBodyBytes
+            self.maxHeadBytes = maxHeadBytes
+        }
+    }
+
+    private let store: Store
+    private let configuration: Configuration
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let bound: EventLoopPromise<SocketAddress>
+
+    public init(
+        store: Store, configuration: Configuration, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.group = group
+        self.bound = group.any().makePromise(of: SocketAddress.self)
+    }
+
+    /// The address the server listens on, once it does.
+    public var localAddress: SocketAddress {
+        get async throws { try await bound.futureResult.get() }
+    }
+
+    /// Binds, serves until graceful shutdown (SIGINT/SIGTERM through the service group) or
+    /// cancellation, then stops accepting and closes the listening socket.
+    public func run() async throws {
+        let channel: any Channel
+        do {
+            channel = try await bootstrap().bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            bound.fail(error)
+            throw error
+        }
+        let address = channel.localAddress!
+        bound.succeed(address)
+        logger.info("listening on \(configuration.host):\(address.port ?? configuration.port)")
+        try? await gracefulShutdown()
+        logger.info("shutting down")
+        try await channel.close()
+    }
+
+    private func bootstrap() -> ServerBootstrap {
+        let router = Router(store: store)
+        let configuration = configuration
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Self.configure(channel.pipeline.syncOperations, router: router, configuration: configuration)
+                }
+            }
+    }
+
+    /// The per-connection pipeline: back-pressure, NIO's HTTP/1.1 codec with pipelining, JSON protocol
+    /// errors, deadlines, then Malten's handler.
+    static func configure(
+        _ pipeline: ChannelPipeline.SynchronousOperations, router: Router, configuration: Configuration
+    ) throws {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = configuration.maxHeadBytes
+        limits.maxHeaderListSize = configuration.maxHeadBytes
+        try pipeline.addHandler(BackPressureHandler())
+        try pipeline.configureHTTPServerPipeline(
+            withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: true,
+            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+        try pipeline.addHandler(ProtocolErrorHandler())
+        try pipeline.addHandler(ConnectionDeadlineHandler(limits: configuration.deadlines))
+        try pipeline.addHandler(HTTPHandler(router: router, maxBodyBytes: configuration.maxBodyBytes))
+    }
+}

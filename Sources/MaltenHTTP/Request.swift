@@ -1,0 +1,38 @@
+import NIOCore
+import NIOHTTP1
+
+/// A decoded request as routes see it: method, path, and the parameters of query and form body.
+struct Request {
+    var method: HTTPMethod
+    var path: Substring
+    var parameters: Parameters
+    var headers: HTTPHeaders
+
+    /// Splits the target into path and query and decodes the parameters, body first (Go's `ParseForm`).
+    init(head: HTTPRequestHead, body: ByteBuffer?) throws(HTTPError) {
+        method = head.method
+        headers = head.headers
+        let uri = head.uri.utf8
+        let queryStart = uri.firstIndex(of: UInt8(ascii: "?"))
+        path = Substring(head.uri[..<(queryStart ?? head.uri.endIndex)])
+        parameters = Parameters()
+        do {
+            if let body, body.readableBytes > 0, Self.isForm(head.headers) {
+                try parameters.decode(body.readableBytesView)
+            }
+            if let queryStart {
+                try parameters.decode(uri[uri.index(after: queryStart)...])
+            }
+        } catch .invalidUTF8 {
+            throw HTTPError(.badRequest, "Parameters must be valid UTF-8")
+        } catch {
+            throw HTTPError(.badRequest, "Malformed percent-encoding in parameters")
+        }
+    }
+
+    /// A body counts as a form when it says so, or says nothing (curl's `--data` and most scripts).
+    private static func isForm(_ headers: HTTPHeaders) -> Bool {
+        guard let type = headers.first(name: "content-type") else { return true }
+        return type.lowercased().hasPrefix("application/x-www-form-urlencoded")
+    }
+}

@@ -1,0 +1,45 @@
+import MaltenCore
+import NIOCore
+import NIOHTTP1
+
+/// What a route answers: a status and a body that is already encoded.
+struct Response {
+    var status: HTTPResponseStatus
+    var body: ByteBuffer
+    var contentType: StaticString = "application/json"
+    /// Extra headers for this response (`Allow` on a 405).
+    var headers: [(String, String)] = []
+
+    /// A 200 with a JSON body.
+    static func json(_ body: ByteBuffer) -> Response {
+        Response(status: .ok, body: body)
+    }
+}
+
+/// A refusal that becomes `{"error":"…"}` with its status.
+struct HTTPError: Error {
+    var status: HTTPResponseStatus
+    var message: String
+    var headers: [(String, String)] = []
+
+    init(_ status: HTTPResponseStatus, _ message: String, headers: [(String, String)] = []) {
+        self.status = status
+        self.message = message
+        self.headers = headers
+    }
+
+    /// The status each of the store's refusals maps to.
+    init(_ error: StoreError) {
+        switch error {
+        case .blankMessage, .invalidStreamName, .invalidTTL: self.init(.badRequest, error.message)
+        case .messageTooLong: self.init(.payloadTooLarge, error.message)
+        case .streamExists: self.init(.conflict, error.message)
+        }
+    }
+
+    func response(allocator: ByteBufferAllocator) -> Response {
+        var body = allocator.buffer(capacity: message.utf8.count + 16)
+        body.writeError(message)
+        return Response(status: status, body: body, headers: headers)
+    }
+}

@@ -1,0 +1,30 @@
+import MaltenCore
+import NIOCore
+import NIOHTTP1
+
+/// Maps a request to the route that answers it: Malten's handful of paths, each with its methods.
+struct Router: Sendable {
+    let store: Store
+
+    func respond(to request: Request, allocator: ByteBufferAllocator) -> Response {
+        do {
+            return try route(request, allocator: allocator)
+        } catch {
+            return error.response(allocator: allocator)
+        }
+    }
+
+    private func route(_ request: Request, allocator: ByteBufferAllocator) throws(HTTPError) -> Response {
+        let routes = Routes(store: store, parameters: request.parameters, allocator: allocator)
+        switch (request.path, request.method) {
+        case ("/messages", .GET), ("/messages", .HEAD): return try routes.getMessages()
+        case ("/messages", .POST): return try routes.postMessage()
+        case ("/streams", .GET), ("/streams", .HEAD): return try routes.getStreams()
+        case ("/streams", .POST): return try routes.postStream()
+        case ("/messages", _), ("/streams", _):
+            throw HTTPError(.methodNotAllowed, "Method not allowed", headers: [("Allow", "GET, HEAD, POST, OPTIONS")])
+        default:
+            throw HTTPError(.notFound, "Not found")
+        }
+    }
+}

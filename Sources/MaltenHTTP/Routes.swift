@@ -1,0 +1,117 @@
+import MaltenCore
+import NIOCore
+
+/// The handlers of Malten's API for one request: read parameters, make one store call, encode JSON.
+struct Routes {
+    let store: Store
+    let parameters: Parameters
+    let allocator: ByteBufferAllocator
+
+    /// The `stream` parameter, `_` when absent; 400 for a name that breaks the rules.
+    private func streamName() throws(HTTPError) -> String {
+        let name = parameters["stream"] ?? StreamName.defaultName
+        guard StreamName.isValid(name) else { throw HTTPError(StoreError.invalidStreamName) }
+        return name
+    }
+
+    /// An integer parameter within `range`; nil when absent, 400 when it does not parse or lies outside.
+    private func integer<T: FixedWidthInteger>(_ name: String, in range: ClosedRange<T>) throws(HTTPError) -> T? {
+        guard let text = parameters[name] else { return nil }
+        guard let value = T(text), range.contains(value) else {
+            let expected = range.lowerBound == T.min ? "an integer" : "an integer of at least \(range.lowerBound)"
+            throw HTTPError(.badRequest, "Invalid \(name): expected \(expected)")
+        }
+        return value
+    }
+
+    // MARK: /messages
+
+    /// `GET /messages`: `id`, else `since`, else `direction` with `limit` and `last`.
+    func getMessages() throws(HTTPError) -> Response {
+        let stream = try streamName()
+        let limit = try integer("limit", in: 1...Int.max) ?? 25
+        let direction = try integer("direction", in: Int.min...Int.max) ?? 1
+        let last = try integer("last", in: Int64(0)...Int64.max) ?? 0
+        let since = try integer("since", in: Int64(0)...Int64.max)
+        let query: ReadQuery
+        if let id = parameters["id"] {
+            guard let id = MessageID(id) else { return messages([]) }
+            query = .id(id)
+        } else if let since {
+            query = .since(since, limit: limit)
+        } else if direction >= 0 {
+            query = .newest(limit: limit, after: last)
+        } else {
+            query = .older(limit: limit, before: last)
+        }
+        return messages(store.read(stream: stream, query))
+    }
+
+    /// `POST /messages`: `stream` and `text` (the 2023 client sends `message`).
+    func postMessage() throws(HTTPError) -> Response {
+        let stream = try streamName()
+        let text = parameters["text"] ?? parameters["message"] ?? ""
+        do {
+            let message = try store.post(stream: stream, text: text)
+            var body = allocator.buffer(capacity: 160 + text.utf8.count + stream.utf8.count)
+            body.writeMessage(message)
+            return .json(body)
+        } catch {
+            throw HTTPError(error)
+        }
+    }
+
+    private func messages(_ messages: [Message]) -> Response {
+        var body = allocator.buffer(capacity: 2 + messages.count * 200)
+        body.writeMessages(messages)
+        return .json(body)
+    }
+
+    // MARK: /streams
+
+    /// `GET /streams`: the listed streams; with `stream=NAME`, that one stream, listed or not (404 if none).
+    func getStreams() throws(HTTPError) -> Response {
+        let streams: [StreamInfo]
+        if parameters["stream"] != nil {
+            guard let info = store.info(stream: try streamName()) else {
+                throw HTTPError(.notFound, "Stream not found")
+            }
+            streams = [info]
+        } else {
+            streams = store.listedStreams()
+        }
+        var body = allocator.buffer(capacity: 2 + streams.count * 100)
+        body.writeStreams(streams)
+        return .json(body)
+    }
+
+    /// `POST /streams`: `stream` (random when absent), `private`, `ttl`.
+    func postStream() throws(HTTPError) -> Response {
+        let name = parameters["stream"]
+        if let name, !StreamName.isValid(name) { throw HTTPError(StoreError.invalidStreamName) }
+        let isPrivate = try boolean("private") ?? false
+        let ttl = try integer("ttl", in: Int.min...Int.max)
+        do {
+            let created = try store.create(stream: name, isPrivate: isPrivate, ttl: ttl)
+            var body = allocator.buffer(capacity: 64 + created.name.utf8.count)
+            body.writeStaticString("{\"stream\":")
+            body.writeJSONString(created.name)
+            body.writeStaticString(created.isPrivate ? ",\"private\":true,\"ttl\":" : ",\"private\":false,\"ttl\":")
+            body.writeDecimal(Int64(created.ttl))
+            body.writeInteger(UInt8(ascii: "}"))
+            return .json(body)
+        } catch {
+            throw HTTPError(error)
+        }
+    }
+
+    /// A boolean as Go's `strconv.ParseBool` reads it (`1`, `t`, `true`, `0`, `f`, `false`, any case), plus `on`/`off`.
+    private func boolean(_ name: String) throws(HTTPError) -> Bool? {
+        guard let text = parameters[name] else { return nil }
+        switch text.lowercased() {
+        case "1", "t", "true", "on", "yes": return true
+        case "0", "f", "false", "off", "no": return false
+        default: throw HTTPError(.badRequest, "Invalid \(name): true or false")
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Logging
+import MaltenCore
+import MaltenHTTP
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `malten`: serves Malten's HTTP API (the default), keeping everything in memory.
+@main
+struct Malten: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "malten",
+        abstract: "Ephemeral message streams, in memory only.",
+        discussion: """
+            Every option can also be set by the environment variable named beside it; the option wins.
+            Nothing is ever written to disk: streams live in memory and vanish after their TTL.
+            """
+    )
+
+    @Option(help: "Address to listen on (MALTEN_HOST). Default 0.0.0.0.")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 picks a free one (MALTEN_PORT). Default 9090.")
+    var port: Int?
+
+    @Option(help: "Messages per stream, FIFO (MALTEN_STREAM_CAPACITY). Default 1024.")
+    var streamCapacity: Int?
+
+    @Option(help: "Unicode scalars per message; longer is rejected (MALTEN_MAX_CHARS). Default 1024.")
+    var maxChars: Int?
+
+    @Option(help: "Default stream idle TTL in seconds, 1...86400 (MALTEN_TTL). Default 1024.")
+    var ttl: Int?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "malten")
+        let settings = try Settings(self)
+        raiseOpenFilesLimit(logger: logger)
+
+        let store = Store(limits: settings.limits)
+        let server = HTTPServer(
+            store: store, configuration: .init(host: settings.host, port: settings.port), logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+/// The settings of one run: each option, else its environment variable, else the default.
+struct Settings {
+    var host: String
+    var port: Int
+    var limits: Limits
+
+    init(_ options: Malten) throws {
+        let environment = Environment()
+        host = options.host ?? environment["MALTEN_HOST"] ?? "0.0.0.0"
+        port = try options.port ?? environment.integer("MALTEN_PORT") ?? 9090
+        let capacity = try options.streamCapacity ?? environment.integer("MALTEN_STREAM_CAPACITY") ?? 1024
+        let maxChars = try options.maxChars ?? environment.integer("MALTEN_MAX_CHARS") ?? 1024
+        let ttl = try options.ttl ?? environment.integer("MALTEN_TTL") ?? 1024
+        guard (0...65535).contains(port) else { throw ValidationError("port must be 0...65535") }
+        guard capacity >= 1 else { throw ValidationError("stream capacity must be at least 1") }
+        guard maxChars >= 1 else { throw ValidationError("max chars must be at least 1") }
+        guard (1...86_400).contains(ttl) else { throw ValidationError("ttl must be 1...86400 seconds") }
+        limits = Limits(streamCapacity: capacity, maxCharacters: maxChars, defaultTTL: ttl)
+    }
+}
+
+/// The process environment, read once.
+struct Environment {
+    private let values: [String: String]
+
+    init() {
+        var values: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let pair = String(cString: pointer)
+            if let equals = pair.firstIndex(of: "=") {
+                values[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            entry += 1
+        }
+        self.values = values
+    }
+
+    subscript(name: String) -> String? {
+        values[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func integer(_ name: String) throws -> Int? {
+        guard let text = self[name] else { return nil }
+        guard let value = Int(text) else { throw ValidationError("\(name) must be an integer") }
+        return value
+    }
+}
+
+/// Lifts the soft open-files limit to the hard one: every connection and subscriber is a socket.
+func raiseOpenFilesLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    if setrlimit(RLIMIT_NOFILE_VALUE, &limit) != 0 {
+        logger.warning("could not raise the open-files limit")
+    }
+}
+
+#if canImport(Glibc)
+private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#else
+private let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
+#endif
