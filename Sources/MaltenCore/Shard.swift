@@ -58,17 +58,12 @@ final class Shard: @unchecked Sendable {
         }
     }
 
-    func create(stream name: String?, isPrivate: Bool, ttl: Int) -> Result<CreatedStream, StoreError> {
+    func create(stream name: String, isPrivate: Bool, ttl: Int) -> Result<CreatedStream, StoreError> {
         queue.sync {
             let now = clock.now()
-            var chosen = name ?? StreamName.random()
-            if name == nil {
-                while liveStream(chosen, at: now) != nil { chosen = StreamName.random() }
-            } else if liveStream(chosen, at: now) != nil {
-                return .failure(.streamExists)
-            }
-            insertStream(name: chosen, isListed: !isPrivate, ttl: ttl, at: now)
-            return .success(CreatedStream(name: chosen, isPrivate: isPrivate, ttl: ttl))
+            if liveStream(name, at: now) != nil { return .failure(.streamExists) }
+            insertStream(name: name, isListed: !isPrivate, ttl: ttl, at: now)
+            return .success(CreatedStream(name: name, isPrivate: isPrivate, ttl: ttl))
         }
     }
 

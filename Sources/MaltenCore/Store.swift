@@ -67,8 +67,15 @@ public final class Store: Sendable {
         if let stream, !StreamName.isValid(stream) { throw .invalidStreamName }
         let ttl = ttl ?? limits.defaultTTL
         guard limits.ttlBounds.contains(ttl) else { throw .invalidTTL(bounds: limits.ttlBounds) }
-        let name = stream ?? StreamName.random()
-        return try shard(for: name).create(stream: stream == nil ? nil : name, isPrivate: isPrivate, ttl: ttl).get()
+        if let stream {
+            return try shard(for: stream).create(stream: stream, isPrivate: isPrivate, ttl: ttl).get()
+        }
+        while true {  // a 128-bit name collides practically never, but a collision must not fail
+            let name = StreamName.random()
+            if case .success(let created) = shard(for: name).create(stream: name, isPrivate: isPrivate, ttl: ttl) {
+                return created
+            }
+        }
     }
 
     /// The messages of `stream` that `query` selects; `[]` for an unknown stream or name.

@@ -84,8 +84,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func write(_ response: Response, for head: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.reserveCapacity(5 + response.headers.count)
-        headers.add(name: "Content-Type", value: String(describing: response.contentType))
-        headers.add(name: "Content-Length", value: String(response.body.readableBytes))
+        if response.status != .noContent {
+            headers.add(name: "Content-Type", value: String(describing: response.contentType))
+            headers.add(name: "Content-Length", value: String(response.body.readableBytes))
+        }
         headers.add(name: "Access-Control-Allow-Origin", value: "*")
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         if !keepAlive {

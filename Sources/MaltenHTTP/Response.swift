@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 
 /// What a route answers: a status and a body that is already encoded.
-struct Response {
+struct Response: Sendable {
     var status: HTTPResponseStatus
     var body: ByteBuffer
     var contentType: StaticString = "application/json"
@@ -14,6 +14,15 @@ struct Response {
     static func json(_ body: ByteBuffer) -> Response {
         Response(status: .ok, body: body)
     }
+
+    /// 204 for a CORS preflight: any origin, Malten's methods, the headers its clients send.
+    static let preflight = Response(
+        status: .noContent, body: ByteBuffer(),
+        headers: [
+            ("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS"),
+            ("Access-Control-Allow-Headers", "Content-Type, Last-Event-ID"),
+            ("Access-Control-Max-Age", "86400"),
+        ])
 }
 
 /// A refusal that becomes `{"error":"…"}` with its status.

@@ -21,6 +21,8 @@ struct Router: Sendable {
         case ("/messages", .POST): return try routes.postMessage()
         case ("/streams", .GET), ("/streams", .HEAD): return try routes.getStreams()
         case ("/streams", .POST): return try routes.postStream()
+        case ("/messages", .OPTIONS), ("/streams", .OPTIONS):
+            return .preflight
         case ("/messages", _), ("/streams", _):
             throw HTTPError(.methodNotAllowed, "Method not allowed", headers: [("Allow", "GET, HEAD, POST, OPTIONS")])
         default:

@@ -115,6 +115,7 @@ import Testing
         #expect(try store.create(stream: "priv", isPrivate: true, ttl: 60).ttl == 60)
         let random = try store.create(stream: nil, isPrivate: true, ttl: nil)
         #expect(random.name.utf8.count == 32 && random.isPrivate)
+        #expect(store.info(stream: random.name)?.isPrivate == true)
         _ = try store.post(stream: "unlisted", text: "x")
         #expect(throws: StoreError.streamExists) { try store.create(stream: "pub", isPrivate: true, ttl: nil) }
         #expect(throws: StoreError.streamExists) { try store.create(stream: "unlisted", isPrivate: false, ttl: nil) }
