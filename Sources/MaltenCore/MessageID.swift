@@ -6,6 +6,11 @@ public struct MessageID: Hashable, Sendable {
     /// A fresh random id from the system's secure generator.
     public static func random() -> MessageID {
         var rng = SystemRandomNumberGenerator()
+        return random(using: &rng)
+    }
+
+    /// A fresh random id from `rng` (a shard's pool of secure random words).
+    static func random(using rng: inout some RandomNumberGenerator) -> MessageID {
         // Version 4 in the high word's version nibble, RFC 4122 variant in the low word.
         let high = (rng.next() as UInt64) & ~0xF000 | 0x4000
         let low = (rng.next() as UInt64) & ~(0xC000_0000_0000_0000) | 0x8000_0000_0000_0000
@@ -40,6 +45,7 @@ public struct MessageID: Hashable, Sendable {
     }
 
     /// Writes the lowercase 36-character form, byte by byte, into `body` (no String is made).
+    @inlinable
     public func write(into body: (UInt8) -> Void) {
         for nibble in 0..<32 {
             if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { body(UInt8(ascii: "-")) }

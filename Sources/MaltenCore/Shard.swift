@@ -13,6 +13,7 @@ final class Shard: @unchecked Sendable {
     private var wheel: TimingWheel<StreamState>
     private var messageCount = 0
     private var observerCount = 0
+    private var random = SecureRandomPool()
     private var timer: DispatchSourceTimer?
 
     init(index: Int, limits: Limits, clock: any WallClock) {
@@ -46,7 +47,7 @@ final class Shard: @unchecked Sendable {
             let stream = liveStream(name, at: now)
                 ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
             let created = max(now, stream.lastCreated + 1)
-            let slot = Slot(created: created, id: .random(), text: text)
+            let slot = Slot(created: created, id: .random(using: &random), text: text)
             stream.lastCreated = created
             stream.updated = created
             if let pushed = stream.ring.append(slot) {

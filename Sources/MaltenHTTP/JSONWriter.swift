@@ -1,90 +1,159 @@
 import MaltenCore
 import NIOCore
 
-/// JSON written straight into a `ByteBuffer`: no intermediate strings, no Codable.
-extension ByteBuffer {
-    /// Writes `value` as a JSON string. Escapes what JSON requires, plus `<`, `>`, `&`, U+2028 and
-    /// U+2029 as Go's `encoding/json` does, so the output is safe to embed in HTML and JavaScript.
-    mutating func writeJSONString(_ value: String) {
-        writeInteger(UInt8(ascii: "\""))
+/// Writes JSON bytes into memory the caller has reserved (see `ByteBuffer.writeJSON`): no
+/// intermediate strings, no Codable, one capacity check per value rather than per byte.
+struct JSONWriter {
+    private let base: UnsafeMutableRawPointer
+    private(set) var count = 0
+
+    init(_ base: UnsafeMutableRawPointer) {
+        self.base = base
+    }
+
+    /// The most bytes `string(_:)` can write for a string of `utf8Count` bytes (every byte `\u00XX`).
+    static func stringBound(_ utf8Count: Int) -> Int { 2 + 6 * utf8Count }
+
+    @inline(__always)
+    mutating func byte(_ byte: UInt8) {
+        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        (base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always)
+    mutating func raw(_ text: StaticString) {
+        raw(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// `value` as a JSON string. Escapes what JSON requires, plus `<`, `>`, `&`, U+2028 and U+2029
+    /// as Go's `encoding/json` does, so the output is safe inside HTML and JavaScript.
+    mutating func string(_ value: String) {
+        byte(UInt8(ascii: "\""))
         var value = value
-        value.withUTF8 { bytes in
-            var start = 0
-            var index = 0
-            while index < bytes.count {
-                let byte = bytes[index]
-                let escape: StaticString?
-                switch byte {
-                case UInt8(ascii: "\""): escape = "\\\""
-                case UInt8(ascii: "\\"): escape = "\\\\"
-                case UInt8(ascii: "\n"): escape = "\\n"
-                case UInt8(ascii: "\r"): escape = "\\r"
-                case UInt8(ascii: "\t"): escape = "\\t"
-                case UInt8(ascii: "<"): escape = "\\u003c"
-                case UInt8(ascii: ">"): escape = "\\u003e"
-                case UInt8(ascii: "&"): escape = "\\u0026"
-                case 0xE2 where index + 2 < bytes.count && bytes[index + 1] == 0x80 && (bytes[index + 2] & 0xFE) == 0xA8:
-                    escape = bytes[index + 2] == 0xA8 ? "\\u2028" : "\\u2029"
-                case 0..<0x20: escape = nil
-                default:
-                    index += 1
+        value.withUTF8 { escape(UnsafeRawBufferPointer($0)) }
+        byte(UInt8(ascii: "\""))
+    }
+
+    private mutating func escape(_ bytes: UnsafeRawBufferPointer) {
+        var start = 0
+        var index = 0
+        let end = bytes.count
+        while index < end {
+            // Eight plain ASCII bytes at a time: none below 0x20, none of " \ < > &, none above 0x7F.
+            if index + 8 <= end {
+                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if !Self.needsLook(word) {
+                    index += 8
                     continue
                 }
-                writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[start..<index])))
-                if let escape {
-                    writeStaticString(escape)
-                    index += byte == 0xE2 ? 3 : 1
-                } else {
-                    writeStaticString("\\u00")
-                    writeInteger(Self.hexDigit(byte >> 4))
-                    writeInteger(Self.hexDigit(byte & 0xF))
-                    index += 1
-                }
-                start = index
             }
-            writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[start..<bytes.count])))
+            let current = bytes[index]
+            let replacement: StaticString
+            switch current {
+            case UInt8(ascii: "\""): replacement = "\\\""
+            case UInt8(ascii: "\\"): replacement = "\\\\"
+            case UInt8(ascii: "\n"): replacement = "\\n"
+            case UInt8(ascii: "\r"): replacement = "\\r"
+            case UInt8(ascii: "\t"): replacement = "\\t"
+            case UInt8(ascii: "<"): replacement = "\\u003c"
+            case UInt8(ascii: ">"): replacement = "\\u003e"
+            case UInt8(ascii: "&"): replacement = "\\u0026"
+            case 0..<0x20: replacement = ""
+            case 0xE2 where index + 2 < end && bytes[index + 1] == 0x80 && (bytes[index + 2] & 0xFE) == 0xA8:
+                replacement = bytes[index + 2] == 0xA8 ? "\\u2028" : "\\u2029"
+            default:
+                index += 1
+                continue
+            }
+            raw(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+            if replacement.utf8CodeUnitCount > 0 {
+                raw(replacement)
+                index += current == 0xE2 ? 3 : 1
+            } else {
+                raw("\\u00")
+                byte(Self.hexDigit(current >> 4))
+                byte(Self.hexDigit(current & 0xF))
+                index += 1
+            }
+            start = index
         }
-        writeInteger(UInt8(ascii: "\""))
+        raw(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
     }
 
-    /// Writes `value` in decimal.
-    mutating func writeDecimal(_ value: Int64) {
-        if value < 0 {
-            writeInteger(UInt8(ascii: "-"))
-            writeDecimal(UInt64(value.magnitude))
-        } else {
-            writeDecimal(UInt64(value))
+    /// Whether any byte of `word` is a control character, `"`, `\`, `<`, `>`, `&` or non-ASCII.
+    @inline(__always)
+    private static func needsLook(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasByte(_ b: UInt8) -> UInt64 {
+            let x = word ^ (ones &* UInt64(b))
+            return (x &- ones) & ~x & highs
         }
+        let below0x20 = (word &- ones &* 0x20) & ~word & highs
+        return (below0x20 | (word & highs) | hasByte(0x22) | hasByte(0x5C) | hasByte(0x3C) | hasByte(0x3E) | hasByte(0x26)) != 0
     }
 
-    private mutating func writeDecimal(_ value: UInt64) {
+    /// The most bytes `decimal` writes.
+    static var decimalBound: Int { 20 }
+
+    mutating func decimal(_ value: Int64) {
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        var rest = value.magnitude
         var digits = 1
-        var scan = value
+        var scan = rest
         while scan >= 10 {
             scan /= 10
             digits += 1
         }
-        writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { out in
-            var rest = value
-            for index in stride(from: digits - 1, through: 0, by: -1) {
-                out[index] = UInt8(truncatingIfNeeded: rest % 10) + 48
-                rest /= 10
-            }
-            return digits
+        for offset in stride(from: digits - 1, through: 0, by: -1) {
+            base.storeBytes(of: UInt8(truncatingIfNeeded: rest % 10) + 48, toByteOffset: count + offset, as: UInt8.self)
+            rest /= 10
+        }
+        count += digits
+    }
+
+    /// The 36-character UUID form.
+    mutating func uuid(_ id: MessageID) {
+        id.write { byte($0) }
+    }
+
+    static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? nibble + 48 : nibble + 87
+    }
+}
+
+extension ByteBuffer {
+    /// Reserves `bound` bytes and lets `body` write at most that many.
+    mutating func writeJSON(bound: Int, _ body: (inout JSONWriter) -> Void) {
+        writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory in
+            var writer = JSONWriter(memory.baseAddress!)
+            body(&writer)
+            assert(writer.count <= bound)
+            return writer.count
         }
     }
 
     /// `{"Id":…,"Text":…,"Type":"message","Created":"…","Stream":…,"Metadata":null}`: Malten's message object.
     mutating func writeMessage(_ message: Message) {
-        writeStaticString("{\"Id\":\"")
-        message.id.write { writeInteger($0) }
-        writeStaticString("\",\"Text\":")
-        writeJSONString(message.text)
-        writeStaticString(",\"Type\":\"message\",\"Created\":\"")
-        writeDecimal(message.created)
-        writeStaticString("\",\"Stream\":")
-        writeJSONString(message.stream)
-        writeStaticString(",\"Metadata\":null}")
+        let bound = 128 + JSONWriter.stringBound(message.text.utf8.count) + JSONWriter.stringBound(message.stream.utf8.count)
+        writeJSON(bound: bound) { json in
+            json.raw("{\"Id\":\"")
+            json.uuid(message.id)
+            json.raw("\",\"Text\":")
+            json.string(message.text)
+            json.raw(",\"Type\":\"message\",\"Created\":\"")
+            json.decimal(message.created)
+            json.raw("\",\"Stream\":")
+            json.string(message.stream)
+            json.raw(",\"Metadata\":null}")
+        }
     }
 
     /// A JSON array of message objects.
@@ -101,29 +170,40 @@ extension ByteBuffer {
     mutating func writeStreams(_ streams: [StreamInfo]) {
         writeInteger(UInt8(ascii: "{"))
         for (index, stream) in streams.enumerated() {
-            if index > 0 { writeInteger(UInt8(ascii: ",")) }
-            writeJSONString(stream.name)
-            writeStaticString(":{\"Id\":")
-            writeJSONString(stream.name)
-            writeStaticString(",\"Updated\":")
-            writeDecimal(stream.updated)
-            writeStaticString(",\"TTL\":")
-            writeDecimal(Int64(stream.ttl))
-            writeStaticString(",\"Observers\":")
-            writeDecimal(Int64(stream.observers))
-            writeStaticString(stream.isPrivate ? ",\"Private\":true}" : ",\"Private\":false}")
+            writeJSON(bound: 128 + 2 * JSONWriter.stringBound(stream.name.utf8.count) + 3 * JSONWriter.decimalBound) { json in
+                if index > 0 { json.byte(UInt8(ascii: ",")) }
+                json.string(stream.name)
+                json.raw(":{\"Id\":")
+                json.string(stream.name)
+                json.raw(",\"Updated\":")
+                json.decimal(stream.updated)
+                json.raw(",\"TTL\":")
+                json.decimal(Int64(stream.ttl))
+                json.raw(",\"Observers\":")
+                json.decimal(Int64(stream.observers))
+                json.raw(stream.isPrivate ? ",\"Private\":true}" : ",\"Private\":false}")
+            }
         }
         writeInteger(UInt8(ascii: "}"))
     }
 
-    /// `{"error":"…"}`
-    mutating func writeError(_ message: String) {
-        writeStaticString("{\"error\":")
-        writeJSONString(message)
-        writeInteger(UInt8(ascii: "}"))
+    /// `{"stream":…,"private":…,"ttl":…}`: what `POST /streams` made.
+    mutating func writeCreatedStream(_ created: CreatedStream) {
+        writeJSON(bound: 64 + JSONWriter.stringBound(created.name.utf8.count)) { json in
+            json.raw("{\"stream\":")
+            json.string(created.name)
+            json.raw(created.isPrivate ? ",\"private\":true,\"ttl\":" : ",\"private\":false,\"ttl\":")
+            json.decimal(Int64(created.ttl))
+            json.byte(UInt8(ascii: "}"))
+        }
     }
 
-    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
-        nibble < 10 ? nibble + 48 : nibble + 87
+    /// `{"error":"…"}`
+    mutating func writeError(_ message: String) {
+        writeJSON(bound: 16 + JSONWriter.stringBound(message.utf8.count)) { json in
+            json.raw("{\"error\":")
+            json.string(message)
+            json.byte(UInt8(ascii: "}"))
+        }
     }
 }

@@ -94,11 +94,7 @@ struct Routes {
         do {
             let created = try store.create(stream: name, isPrivate: isPrivate, ttl: ttl)
             var body = allocator.buffer(capacity: 64 + created.name.utf8.count)
-            body.writeStaticString("{\"stream\":")
-            body.writeJSONString(created.name)
-            body.writeStaticString(created.isPrivate ? ",\"private\":true,\"ttl\":" : ",\"private\":false,\"ttl\":")
-            body.writeDecimal(Int64(created.ttl))
-            body.writeInteger(UInt8(ascii: "}"))
+            body.writeCreatedStream(created)
             return .json(body)
         } catch {
             throw HTTPError(error)

@@ -1,0 +1,43 @@
+import Foundation
+import MaltenCore
+@testable import MaltenHTTP
+import NIOCore
+import Testing
+
+@Suite struct JSONWriterTests {
+    func encoded(_ text: String) -> String {
+        var buffer = ByteBuffer()
+        buffer.writeError(text)
+        return String(buffer: buffer)
+    }
+
+    @Test(arguments: [
+        "", "plain ascii text that runs past eight bytes", "quote \" backslash \\ slash /",
+        "<script>alert(1)</script> & more", "tab\tnew\nline\rcr\u{0}nul\u{1F}unit", "café 日本語 😀 mixed",
+        "line\u{2028}para\u{2029}end", "\u{E2}\u{80}", String(repeating: "ab<", count: 50), "1234567\"",
+    ])
+    func stringsRoundTrip(_ text: String) throws {
+        let json = encoded(text)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String])
+        #expect(object["error"] == text)
+        for unsafe in ["<", ">", "&", "\u{2028}", "\u{2029}", "\n", "\u{0}"] {
+            #expect(!json.contains(unsafe), "\(unsafe.unicodeScalars.first!.value) in \(json)")
+        }
+    }
+
+    @Test func messageObjectHasMaltensShape() throws {
+        let id = try #require(MessageID("9b2c2f8e-1a2b-4c3d-8e4f-0123456789ab"))
+        var buffer = ByteBuffer()
+        buffer.writeMessages([Message(id: id, text: "helloworld", created: 1_652_035_113_591_000_000, stream: "foo")])
+        #expect(String(buffer: buffer) == #"[{"Id":"9b2c2f8e-1a2b-4c3d-8e4f-0123456789ab","Text":"helloworld","Type":"message","Created":"1652035113591000000","Stream":"foo","Metadata":null}]"#)
+    }
+
+    @Test func streamListingHasMaltensShape() {
+        var buffer = ByteBuffer()
+        buffer.writeStreams([
+            StreamInfo(name: "foo", updated: 1_652_035_113_591_000_000, ttl: 1024, observers: 2, isPrivate: false),
+            StreamInfo(name: "bar", updated: 7, ttl: 60, observers: 0, isPrivate: true),
+        ])
+        #expect(String(buffer: buffer) == #"{"foo":{"Id":"foo","Updated":1652035113591000000,"TTL":1024,"Observers":2,"Private":false},"bar":{"Id":"bar","Updated":7,"TTL":60,"Observers":0,"Private":true}}"#)
+    }
+}
