@@ -21,56 +21,72 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     private let limits: Limits
-    private var deadline: Scheduled<Void>?
+    /// When the connection must have made its next step; `.distantFuture` while the server owes a response.
+    private var deadline = NIODeadline.distantFuture
+    /// One timer per connection that wakes at least every `tick` and at the deadline. Moving the
+    /// deadline is a field write: no timer is scheduled or cancelled per request.
+    private var timer: Scheduled<Void>?
+    private var tick: TimeAmount { min(limits.firstHead, limits.keepAliveIdle, limits.body) }
 
     init(limits: Limits) {
         self.limits = limits
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { arm(limits.firstHead, context: context) }
+        if context.channel.isActive { start(context: context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(limits.firstHead, context: context)
+        start(context: context)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = nil
+        stop()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = nil
+        stop()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: arm(limits.body, context: context)
-        case .end: disarm()
+        case .head: deadline = context.eventLoop.now + limits.body
+        case .end: deadline = .distantFuture
         case .body: break
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { arm(limits.keepAliveIdle, context: context) }
+        if case .end = unwrapOutboundIn(data) { deadline = context.eventLoop.now + limits.keepAliveIdle }
         context.write(data, promise: promise)
     }
 
-    private func arm(_ amount: TimeAmount, context: ChannelHandlerContext) {
-        deadline?.cancel()
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: amount) {
-            loopBound.value.close(promise: nil)
+    private func start(context: ChannelHandlerContext) {
+        guard timer == nil else { return }
+        deadline = context.eventLoop.now + limits.firstHead
+        schedule(context: context)
+    }
+
+    /// Every deadline lies at least `tick` after the moment it is set, and the timer fires at most
+    /// `tick` after it was scheduled, so it never fires after a deadline it should enforce.
+    private func schedule(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: min(deadline, context.eventLoop.now + tick)) {
+            let (handler, context) = loopBound.value
+            handler.timer = nil
+            if context.eventLoop.now >= handler.deadline {
+                context.close(promise: nil)
+            } else {
+                handler.schedule(context: context)
+            }
         }
     }
 
-    private func disarm() {
-        deadline?.cancel()
-        deadline = nil
+    private func stop() {
+        timer?.cancel()
+        timer = nil
     }
 }

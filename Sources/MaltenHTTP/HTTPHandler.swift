@@ -85,7 +85,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         var headers = HTTPHeaders()
         headers.reserveCapacity(5 + response.headers.count)
         if response.status != .noContent {
-            headers.add(name: "Content-Type", value: String(describing: response.contentType))
+            headers.add(name: "Content-Type", value: response.contentType)
             headers.add(name: "Content-Length", value: String(response.body.readableBytes))
         }
         headers.add(name: "Access-Control-Allow-Origin", value: "*")

@@ -33,6 +33,8 @@ struct Request {
     /// A body counts as a form when it says so, or says nothing (curl's `--data` and most scripts).
     private static func isForm(_ headers: HTTPHeaders) -> Bool {
         guard let type = headers.first(name: "content-type") else { return true }
-        return type.lowercased().hasPrefix("application/x-www-form-urlencoded")
+        let form = "application/x-www-form-urlencoded".utf8
+        return type.utf8.count >= form.count
+            && zip(type.utf8, form).allSatisfy { $0 | 0x20 == $1 | 0x20 }
     }
 }

@@ -6,7 +6,7 @@ import NIOHTTP1
 struct Response: Sendable {
     var status: HTTPResponseStatus
     var body: ByteBuffer
-    var contentType: StaticString = "application/json"
+    var contentType = "application/json"
     /// Extra headers for this response (`Allow` on a 405).
     var headers: [(String, String)] = []
 

@@ -2,6 +2,8 @@ import ArgumentParser
 import Logging
 import MaltenCore
 import MaltenHTTP
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -48,8 +50,10 @@ struct Malten: AsyncParsableCommand {
         raiseOpenFilesLimit(logger: logger)
 
         let store = Store(limits: settings.limits)
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: usableCores())
         let server = HTTPServer(
-            store: store, configuration: .init(host: settings.host, port: settings.port), logger: logger)
+            store: store, configuration: .init(host: settings.host, port: settings.port), logger: logger,
+            group: loops)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)],
@@ -106,6 +110,22 @@ struct Environment {
         guard let value = Int(text) else { throw ValidationError("\(name) must be an integer") }
         return value
     }
+}
+
+/// The cores this process may run on (its affinity mask, as `taskset` sets it): one event loop each.
+/// Two loops sharing one core would only take turns at it.
+func usableCores() -> Int {
+    // `Cpus_allowed:\tff,ffffffff` in /proc/self/status: the affinity mask in hex.
+    guard let file = fopen("/proc/self/status", "r") else { return System.coreCount }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 4096)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard text.hasPrefix("Cpus_allowed:") else { continue }
+        let count = text.dropFirst("Cpus_allowed:".count).reduce(0) { $0 + (Int(String($1), radix: 16)?.nonzeroBitCount ?? 0) }
+        return count > 0 ? min(count, System.coreCount) : System.coreCount
+    }
+    return System.coreCount
 }
 
 /// Lifts the soft open-files limit to the hard one: every connection and subscriber is a socket.
