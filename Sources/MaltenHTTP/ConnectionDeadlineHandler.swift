@@ -4,11 +4,12 @@ import NIOHTTP1
 /// Closes a connection that takes too long: to send a request head (from connect, or after the last
 /// response while kept alive), or to finish a request body. A slow or idle client holds only its own
 /// socket, never an event loop, and never for longer than these limits.
-final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+///
+/// Inbound only: Malten answers a request within the call that delivers its end, so the
+/// request's end is also where the keep-alive wait begins.
+final class ConnectionDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
 
     /// The limits, in one value.
     struct Limits: Sendable {
@@ -21,7 +22,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     private let limits: Limits
-    /// When the connection must have made its next step; `.distantFuture` while the server owes a response.
+    /// When the connection must have made its next step.
     private var deadline = NIODeadline.distantFuture
     /// One timer per connection that wakes at least every `tick` and at the deadline. Moving the
     /// deadline is a field write: no timer is scheduled or cancelled per request.
@@ -53,15 +54,10 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head: deadline = context.eventLoop.now + limits.body
-        case .end: deadline = .distantFuture
+        case .end: deadline = context.eventLoop.now + limits.keepAliveIdle
         case .body: break
         }
         context.fireChannelRead(data)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { deadline = context.eventLoop.now + limits.keepAliveIdle }
-        context.write(data, promise: promise)
     }
 
     private func start(context: ChannelHandlerContext) {

@@ -86,7 +86,8 @@ public final class HTTPServer: Service {
     }
 
     /// The per-connection pipeline: back-pressure, NIO's HTTP/1.1 codec with pipelining, JSON protocol
-    /// errors, deadlines, then Malten's handler.
+    /// errors, deadlines, then Malten's handler. Response headers are the server's own constants (no
+    /// client input), so NIO's outbound header validation is left out of the write path.
     static func configure(
         _ pipeline: ChannelPipeline.SynchronousOperations, router: Router, configuration: Configuration
     ) throws {
@@ -95,7 +96,7 @@ public final class HTTPServer: Service {
         limits.maxHeaderListSize = configuration.maxHeadBytes
         try pipeline.addHandler(BackPressureHandler())
         try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: true,
+            withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
         try pipeline.addHandler(ProtocolErrorHandler())
         try pipeline.addHandler(ConnectionDeadlineHandler(limits: configuration.deadlines))

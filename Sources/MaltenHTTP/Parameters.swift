@@ -12,46 +12,47 @@ struct Parameters {
     init() {}
 
     /// Appends the pairs of one form-encoded text (`a=1&b=x+y`), in order.
-    mutating func decode(_ bytes: some Collection<UInt8>) throws(DecodingError) {
-        var name: [UInt8] = []
-        var value: [UInt8] = []
-        var inValue = false
-        var iterator = bytes.makeIterator()
-        func flush() throws(DecodingError) {
-            defer {
-                name.removeAll(keepingCapacity: true)
-                value.removeAll(keepingCapacity: true)
-                inValue = false
+    mutating func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) {
+        var start = 0
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
+            let pair = bytes[start..<end]
+            if !pair.isEmpty {
+                let equals = pair.firstIndex(of: UInt8(ascii: "="))
+                let name = try Self.component(pair[..<(equals ?? end)])
+                let value = try equals.map { equals throws(DecodingError) in try Self.component(pair[(equals + 1)...]) } ?? ""
+                pairs.append((name, value))
             }
-            if name.isEmpty && value.isEmpty { return }
-            guard let n = String(validating: name, as: UTF8.self), let v = String(validating: value, as: UTF8.self)
-            else { throw .invalidUTF8 }
-            pairs.append((n, v))
+            start = end + 1
         }
-        while let byte = iterator.next() {
-            let decoded: UInt8
-            switch byte {
-            case UInt8(ascii: "&"):
-                try flush()
-                continue
-            case UInt8(ascii: "="):
-                if !inValue {
-                    inValue = true
-                    continue
-                }
-                decoded = byte
+    }
+
+    /// One percent-encoded name or value as a validated String; plain text takes no copy but the String's own.
+    private static func component(_ bytes: Slice<UnsafeRawBufferPointer>) throws(DecodingError) -> String {
+        let plain = UnsafeBufferPointer(rebasing: UnsafeRawBufferPointer(rebasing: bytes).bindMemory(to: UInt8.self)[...])
+        if !plain.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
+            guard let text = String(validating: plain, as: UTF8.self) else { throw .invalidUTF8 }
+            return text
+        }
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(plain.count)
+        var index = 0
+        while index < plain.count {
+            switch plain[index] {
             case UInt8(ascii: "+"):
-                decoded = UInt8(ascii: " ")
+                decoded.append(UInt8(ascii: " "))
             case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(Self.hexValue), let low = iterator.next().flatMap(Self.hexValue)
+                guard index + 2 < plain.count, let high = hexValue(plain[index + 1]), let low = hexValue(plain[index + 2])
                 else { throw .badEscape }
-                decoded = high << 4 | low
-            default:
-                decoded = byte
+                decoded.append(high << 4 | low)
+                index += 2
+            case let byte:
+                decoded.append(byte)
             }
-            if inValue { value.append(decoded) } else { name.append(decoded) }
+            index += 1
         }
-        try flush()
+        guard let text = String(validating: decoded, as: UTF8.self) else { throw .invalidUTF8 }
+        return text
     }
 
     /// The first value given for `name`; a value that is present but empty counts as absent.

@@ -15,19 +15,22 @@ struct Request {
         let uri = head.uri.utf8
         let queryStart = uri.firstIndex(of: UInt8(ascii: "?"))
         path = Substring(head.uri[..<(queryStart ?? head.uri.endIndex)])
-        parameters = Parameters()
+        var parameters = Parameters()
         do {
             if let body, body.readableBytes > 0, Self.isForm(head.headers) {
-                try parameters.decode(body.readableBytesView)
+                try body.withUnsafeReadableBytes { bytes in try parameters.decode(bytes) }
             }
             if let queryStart {
-                try parameters.decode(uri[uri.index(after: queryStart)...])
+                let offset = uri.distance(from: uri.startIndex, to: queryStart) + 1
+                var target = head.uri
+                try target.withUTF8 { bytes in try parameters.decode(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[offset...])) }
             }
-        } catch .invalidUTF8 {
+        } catch Parameters.DecodingError.invalidUTF8 {
             throw HTTPError(.badRequest, "Parameters must be valid UTF-8")
         } catch {
             throw HTTPError(.badRequest, "Malformed percent-encoding in parameters")
         }
+        self.parameters = parameters
     }
 
     /// A body counts as a form when it says so, or says nothing (curl's `--data` and most scripts).

@@ -4,7 +4,7 @@ import Testing
 @Suite struct ParametersTests {
     func decode(_ text: String) throws -> Parameters {
         var parameters = Parameters()
-        try parameters.decode(Array(text.utf8))
+        try parameters.decode(text: text)
         return parameters
     }
 
@@ -20,8 +20,8 @@ import Testing
 
     @Test func firstValueWins() throws {
         var p = Parameters()
-        try p.decode(Array("text=body".utf8))
-        try p.decode(Array("text=query&stream=q".utf8))
+        try p.decode(text: "text=body")
+        try p.decode(text: "text=query&stream=q")
         #expect(p["text"] == "body")
         #expect(p["stream"] == "q")
     }
@@ -31,5 +31,12 @@ import Testing
         #expect(throws: Parameters.DecodingError.badEscape) { try decode("text=%4") }
         #expect(throws: Parameters.DecodingError.invalidUTF8) { try decode("text=%ff") }
         #expect(throws: Parameters.DecodingError.invalidUTF8) { try decode("text=%C3%28") }
+    }
+}
+
+extension Parameters {
+    mutating func decode(text: String) throws {
+        var text = text
+        try text.withUTF8 { bytes in try decode(UnsafeRawBufferPointer(bytes)) }
     }
 }
