@@ -8,7 +8,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private enum State {
+    enum State {
         case idle
         case receiving(HTTPRequestHead, body: ByteBuffer?)
         /// A response that closes the connection went out before the request ended; drop the rest.
@@ -17,17 +17,38 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let router: Router
     private let maxBodyBytes: Int
-    private var state = State.idle
+    private let deadline: ConnectionDeadline
+    var state = State.idle
     private var needsFlush = false
 
-    init(router: Router, maxBodyBytes: Int) {
+    init(router: Router, maxBodyBytes: Int, deadlines: ConnectionDeadline.Limits) {
         self.router = router
         self.maxBodyBytes = maxBodyBytes
+        self.deadline = ConnectionDeadline(limits: deadlines)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { deadline.connected(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        deadline.connected(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline.stop()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline.stop()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (unwrapInboundIn(data), state) {
         case (.head(let head), .idle):
+            deadline.requestBegan(context: context)
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
                 refuseBody(context: context, head: head)
             } else {
@@ -49,6 +70,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case (.end, .receiving(let head, let body)):
             state = .idle
+            deadline.requestEnded(context: context)
             let response: Response
             do {
                 response = router.respond(to: try Request(head: head, body: body), allocator: context.channel.allocator)
@@ -81,7 +103,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         write(error.response(allocator: context.channel.allocator), for: head, keepAlive: false, context: context)
     }
 
-    private func write(_ response: Response, for head: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
+    func write(_ response: Response, for head: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.reserveCapacity(5 + response.headers.count)
         if response.status != .noContent {

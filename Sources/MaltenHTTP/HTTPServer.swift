@@ -19,7 +19,7 @@ public final class HTTPServer: Service {
         public var maxBodyBytes: Int
         /// Largest request head (request line and headers); past it, 431.
         public var maxHeadBytes: Int
-        var deadlines = ConnectionDeadlineHandler.Limits()
+        var deadlines = ConnectionDeadline.Limits()
 
         public init(host: String = "0.0.0.0", port: Int = 9090, maxBodyBytes: Int = 64 * 1024, maxHeadBytes: Int = 16 * 1024) {
             self.host = host
@@ -85,8 +85,9 @@ public final class HTTPServer: Service {
             }
     }
 
-    /// The per-connection pipeline: back-pressure, NIO's HTTP/1.1 codec with pipelining, JSON protocol
-    /// errors, deadlines, then Malten's handler. Response headers are the server's own constants (no
+    /// The per-connection pipeline: back-pressure, NIO's HTTP/1.1 codec with pipelining, then Malten's
+    /// handler (which also answers protocol errors and keeps the connection's deadlines: every
+    /// handler in the chain is a hop for every request part). Response headers are the server's own constants (no
     /// client input), so NIO's outbound header validation is left out of the write path.
     static func configure(
         _ pipeline: ChannelPipeline.SynchronousOperations, router: Router, configuration: Configuration
@@ -98,8 +99,7 @@ public final class HTTPServer: Service {
         try pipeline.configureHTTPServerPipeline(
             withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-        try pipeline.addHandler(ProtocolErrorHandler())
-        try pipeline.addHandler(ConnectionDeadlineHandler(limits: configuration.deadlines))
-        try pipeline.addHandler(HTTPHandler(router: router, maxBodyBytes: configuration.maxBodyBytes))
+        try pipeline.addHandler(
+            HTTPHandler(router: router, maxBodyBytes: configuration.maxBodyBytes, deadlines: configuration.deadlines))
     }
 }
