@@ -8,12 +8,16 @@ public struct Limits: Sendable, Equatable {
     public var defaultTTL: Int
     /// The TTLs, in seconds, that a stream may ask for.
     public var ttlBounds: ClosedRange<Int>
+    /// Bytes the streams may hold in all (nil: no bound). Each shard holds its share and, past it,
+    /// evicts its own least recently updated streams.
+    public var memoryBudget: Int?
 
     public init(
         streamCapacity: Int = 1024,
         maxCharacters: Int = 1024,
         defaultTTL: Int = 1024,
-        ttlBounds: ClosedRange<Int> = 1...86_400
+        ttlBounds: ClosedRange<Int> = 1...86_400,
+        memoryBudget: Int? = nil
     ) {
         precondition(streamCapacity >= 1, "a stream holds at least one message")
         precondition(maxCharacters >= 1, "a message holds at least one character")
@@ -22,5 +26,6 @@ public struct Limits: Sendable, Equatable {
         self.maxCharacters = maxCharacters
         self.defaultTTL = defaultTTL
         self.ttlBounds = ttlBounds
+        self.memoryBudget = memoryBudget
     }
 }

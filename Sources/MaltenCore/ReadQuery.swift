@@ -49,6 +49,10 @@ public struct StoreStats: Sendable, Equatable {
     public var listedStreams = 0
     public var messages = 0
     public var observers = 0
+    /// Bytes held, as the memory budget counts them (see `MemoryCost`).
+    public var bytes = 0
+    /// The memory budget in bytes (`Int.max` when there is none).
+    public var budget = 0
 
     public init() {}
 }

@@ -11,14 +11,20 @@ final class Shard: @unchecked Sendable {
     private var streams: [String: StreamState] = [:]
     private var listed: [String: StreamState] = [:]
     private var wheel: TimingWheel<StreamState>
+    private var byAge = StreamList()
     private var messageCount = 0
     private var observerCount = 0
+    /// The bytes the streams hold, as `MemoryCost` counts them; never above `budget` after an operation.
+    private var bytes = 0
+    /// This shard's share of the store's memory budget.
+    private let budget: Int
     private var random = SecureRandomPool()
     private var timer: DispatchSourceTimer?
 
-    init(index: Int, limits: Limits, clock: any WallClock) {
+    init(index: Int, limits: Limits, budget: Int, clock: any WallClock) {
         self.queue = DispatchQueue(label: "malten.shard.\(index)")
         self.limits = limits
+        self.budget = budget
         self.clock = clock
         self.wheel = TimingWheel(startTick: Self.tick(containing: clock.now()))
     }
@@ -41,21 +47,21 @@ final class Shard: @unchecked Sendable {
 
     // MARK: Operations (each one hop onto the queue)
 
-    func post(stream name: String, text: String) -> Message {
+    func post(stream name: String, text: String) -> Result<Message, StoreError> {
         queue.sync {
             let now = clock.now()
-            let stream = liveStream(name, at: now)
-                ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
-            let created = max(now, stream.lastCreated + 1)
-            let slot = Slot(created: created, id: .random(using: &random), text: text)
-            stream.lastCreated = created
-            stream.updated = created
-            if let pushed = stream.ring.append(slot) {
-                stream.droppedMark = max(stream.droppedMark, pushed.created)
-            } else {
-                messageCount += 1
-            }
-            return stream.message(slot)
+            let existing = liveStream(name, at: now)
+            // What this message needs even after every other stream and older message made room.
+            let needed = MemoryCost.stream(name: name, capacity: limits.streamCapacity) + MemoryCost.string(text)
+            guard needed <= budget else { return .failure(.overBudget) }
+            let stream = existing ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
+            let slot = Slot(created: max(now, stream.lastCreated + 1), id: .random(using: &random), text: text)
+            let before = stream.bytes
+            if !stream.append(slot) { messageCount += 1 }
+            bytes += stream.bytes - before
+            byAge.touch(stream)
+            enforceBudget(keeping: stream)
+            return .success(stream.message(slot))
         }
     }
 
@@ -63,7 +69,11 @@ final class Shard: @unchecked Sendable {
         queue.sync {
             let now = clock.now()
             if liveStream(name, at: now) != nil { return .failure(.streamExists) }
-            insertStream(name: name, isListed: !isPrivate, ttl: ttl, at: now)
+            guard MemoryCost.stream(name: name, capacity: limits.streamCapacity) <= budget else {
+                return .failure(.overBudget)
+            }
+            let stream = insertStream(name: name, isListed: !isPrivate, ttl: ttl, at: now)
+            enforceBudget(keeping: stream)
             return .success(CreatedStream(name: name, isPrivate: isPrivate, ttl: ttl))
         }
     }
@@ -97,6 +107,7 @@ final class Shard: @unchecked Sendable {
     func stats() -> StoreStats {
         queue.sync {
             var stats = StoreStats()
+            stats.bytes = bytes
             stats.streams = streams.count
             stats.listedStreams = listed.count
             stats.messages = messageCount
@@ -116,7 +127,7 @@ final class Shard: @unchecked Sendable {
             if stream.isIdle(at: now) {
                 remove(stream)
             } else {
-                messageCount -= stream.dropExpiredMessages(at: now)
+                dropExpiredMessages(of: stream, at: now)
                 schedule(stream, deadline: max(stream.nextDeadline, now + 1))
             }
         }
@@ -125,6 +136,24 @@ final class Shard: @unchecked Sendable {
     /// Runs `expireDue` now, on the queue (for tests with a manual clock and for the bench).
     func expireDueNow() {
         queue.sync { expireDue(at: clock.now()) }
+    }
+
+    /// The bytes counted from scratch over every stream, for tests of the running count.
+    func recount() -> (counted: Int, recounted: Int, streamsByAge: [String]) {
+        queue.sync {
+            var recounted = 0
+            for stream in streams.values {
+                recounted += MemoryCost.stream(name: stream.name, capacity: stream.ring.capacity)
+                for index in 0..<stream.ring.count { recounted += MemoryCost.string(stream.ring[index].text) }
+            }
+            var names: [String] = []
+            var cursor = byAge.oldest
+            while let stream = cursor {
+                names.append(stream.name)
+                cursor = stream.newer
+            }
+            return (bytes, recounted, names)
+        }
     }
 
     // MARK: Internals (on the queue)
@@ -137,8 +166,31 @@ final class Shard: @unchecked Sendable {
             remove(stream)
             return nil
         }
-        messageCount -= stream.dropExpiredMessages(at: now)
+        dropExpiredMessages(of: stream, at: now)
         return stream
+    }
+
+    private func dropExpiredMessages(of stream: StreamState, at now: Int64) {
+        let before = stream.bytes
+        messageCount -= stream.dropExpiredMessages(at: now)
+        bytes += stream.bytes - before
+    }
+
+    /// Past the budget, removes the least recently updated streams, never `keeping` (the one just
+    /// written); if `keeping` alone is still over, drops its own oldest messages.
+    private func enforceBudget(keeping: StreamState) {
+        while bytes > budget {
+            if let oldest = byAge.oldest, oldest !== keeping {
+                remove(oldest)
+            } else if !keeping.ring.isEmpty {
+                let before = keeping.bytes
+                keeping.removeOldest()
+                messageCount -= 1
+                bytes += keeping.bytes - before
+            } else {
+                preconditionFailure("a stream that cannot fit was let in")
+            }
+        }
     }
 
     @discardableResult
@@ -147,6 +199,8 @@ final class Shard: @unchecked Sendable {
             name: name, isListed: isListed, ttlSeconds: ttl, capacity: limits.streamCapacity, now: now)
         streams[name] = stream
         if isListed { listed[name] = stream }
+        byAge.touch(stream)
+        bytes += stream.bytes
         schedule(stream, deadline: stream.nextDeadline)
         return stream
     }
@@ -161,9 +215,11 @@ final class Shard: @unchecked Sendable {
     private func remove(_ stream: StreamState) {
         streams[stream.name] = nil
         if stream.isListed { listed[stream.name] = nil }
+        byAge.unlink(stream)
         messageCount -= stream.ring.count
         observerCount -= stream.observers
-        stream.ring.removeAll()
+        bytes -= stream.bytes
+        stream.removeAllMessages()  // frees the texts now; the ring goes with the last reference
         stream.isRemoved = true
     }
 

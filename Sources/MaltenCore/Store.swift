@@ -36,7 +36,8 @@ public final class Store: Sendable {
     ) {
         precondition(shardCount >= 1)
         self.limits = limits
-        self.shards = (0..<shardCount).map { Shard(index: $0, limits: limits, clock: clock) }
+        let share = limits.memoryBudget.map { $0 / shardCount } ?? Int.max
+        self.shards = (0..<shardCount).map { Shard(index: $0, limits: limits, budget: share, clock: clock) }
         if let expiryInterval {
             for shard in shards { shard.startExpiryTimer(every: expiryInterval) }
         }
@@ -54,11 +55,13 @@ public final class Store: Sendable {
     }
 
     /// Appends `text` to `stream`, creating the stream (unlisted, default TTL) if it does not exist.
-    /// - Throws: `StoreError` for a bad name, blank text or text over the limit; nothing is stored then.
+    /// - Throws: `StoreError` for a bad name, blank text, text over the limit, or a message that can
+    ///   never fit in the memory budget; nothing is stored then. A message that fits may evict the
+    ///   shard's least recently updated streams (see `Limits.memoryBudget`).
     public func post(stream: String, text: String) throws(StoreError) -> Message {
         guard StreamName.isValid(stream) else { throw .invalidStreamName }
         try validate(text: text)
-        return shard(for: stream).post(stream: stream, text: text)
+        return try shard(for: stream).post(stream: stream, text: text).get()
     }
 
     /// Creates a stream; a random unguessable name (128 bits) when `stream` is nil.
@@ -109,19 +112,28 @@ public final class Store: Sendable {
 
     /// Totals over every shard.
     public func stats() -> StoreStats {
-        shards.reduce(into: StoreStats()) { total, shard in
+        var stats = shards.reduce(into: StoreStats()) { total, shard in
             let s = shard.stats()
             total.streams += s.streams
             total.listedStreams += s.listedStreams
             total.messages += s.messages
             total.observers += s.observers
+            total.bytes += s.bytes
         }
+        stats.budget = limits.memoryBudget ?? Int.max
+        return stats
     }
 
     /// Runs every shard's timing wheel up to the clock's now. The expiry timer does this each
     /// interval; tests with a manual clock call it by hand.
     public func expireDue() {
         for shard in shards { shard.expireDueNow() }
+    }
+
+    /// Per shard: the running byte count, the same count made from scratch, and the stream names
+    /// from least to most recently updated. For tests of the accounting.
+    public func accounting() -> [(counted: Int, recounted: Int, streamsByAge: [String])] {
+        shards.map { $0.recount() }
     }
 
     private func validate(text: String) throws(StoreError) {

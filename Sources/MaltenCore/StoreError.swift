@@ -10,6 +10,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case streamExists
     /// The TTL lies outside the bounds.
     case invalidTTL(bounds: ClosedRange<Int>)
+    /// What was asked can never fit in the memory budget, even with everything else evicted.
+    case overBudget
 
     /// Malten's own wording, for frontends to send as is.
     public var message: String {
@@ -20,6 +22,7 @@ public enum StoreError: Error, Equatable, Sendable {
             "Invalid stream name: 1-256 letters, digits, '-', '_', '.' or '~'"
         case .streamExists: "Stream already exists"
         case .invalidTTL(let bounds): "ttl must be between \(bounds.lowerBound) and \(bounds.upperBound) seconds"
+        case .overBudget: "Does not fit in the server's memory budget"
         }
     }
 }

@@ -17,7 +17,12 @@ final class StreamState {
     /// The tick of this stream's current timing-wheel entry; older entries for it are stale.
     var wheelTick: Int64 = .min
     var isRemoved = false
-    var ring: Ring
+    private(set) var ring: Ring
+    /// The bytes this stream holds, as `MemoryCost` counts them: bookkeeping, ring, texts.
+    private(set) var bytes: Int
+    /// Neighbours in the shard's least-recently-updated order (see `StreamList`).
+    var older: StreamState?
+    var newer: StreamState?
 
     init(name: String, isListed: Bool, ttlSeconds: Int, capacity: Int, now: Int64) {
         self.name = name
@@ -26,6 +31,33 @@ final class StreamState {
         self.ttlNanos = Int64(ttlSeconds) * 1_000_000_000
         self.updated = now
         self.ring = Ring(capacity: capacity)
+        self.bytes = MemoryCost.stream(name: name, capacity: capacity)
+    }
+
+    /// Appends a message; when the ring is full its oldest is pushed out (and marked dropped).
+    /// Returns whether one was pushed out.
+    func append(_ slot: Slot) -> Bool {
+        lastCreated = slot.created
+        updated = slot.created
+        bytes += MemoryCost.string(slot.text)
+        guard let pushed = ring.append(slot) else { return false }
+        dropped(pushed)
+        return true
+    }
+
+    /// Drops the oldest message (FIFO), marking it dropped.
+    func removeOldest() {
+        dropped(ring.removeFirst())
+    }
+
+    /// Drops every message and gives back their bytes (the stream is being removed).
+    func removeAllMessages() {
+        while !ring.isEmpty { dropped(ring.removeFirst()) }
+    }
+
+    private func dropped(_ slot: Slot) {
+        droppedMark = max(droppedMark, slot.created)
+        bytes -= MemoryCost.string(slot.text)
     }
 
     /// Whether the stream has gone `ttl` without a message and has no observers.
@@ -38,7 +70,7 @@ final class StreamState {
     func dropExpiredMessages(at now: Int64) -> Int {
         var dropped = 0
         while let oldest = ring.first, oldest.created + ttlNanos <= now {
-            droppedMark = max(droppedMark, ring.removeFirst().created)
+            removeOldest()
             dropped += 1
         }
         return dropped

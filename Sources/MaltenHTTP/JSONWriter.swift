@@ -198,6 +198,25 @@ extension ByteBuffer {
         }
     }
 
+    /// `{"streams":…,"listed":…,"messages":…,"bytes":…,"budget":…,"subscribers":…}`; budget is null when unbounded.
+    mutating func writeStats(_ stats: StoreStats) {
+        writeJSON(bound: 128 + 6 * JSONWriter.decimalBound) { json in
+            json.raw("{\"streams\":")
+            json.decimal(Int64(stats.streams))
+            json.raw(",\"listed\":")
+            json.decimal(Int64(stats.listedStreams))
+            json.raw(",\"messages\":")
+            json.decimal(Int64(stats.messages))
+            json.raw(",\"bytes\":")
+            json.decimal(Int64(stats.bytes))
+            json.raw(",\"budget\":")
+            if stats.budget == Int.max { json.raw("null") } else { json.decimal(Int64(stats.budget)) }
+            json.raw(",\"subscribers\":")
+            json.decimal(Int64(stats.observers))
+            json.byte(UInt8(ascii: "}"))
+        }
+    }
+
     /// `{"error":"…"}`
     mutating func writeError(_ message: String) {
         writeJSON(bound: 16 + JSONWriter.stringBound(message.utf8.count)) { json in

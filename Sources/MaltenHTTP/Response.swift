@@ -43,6 +43,7 @@ struct HTTPError: Error {
         case .blankMessage, .invalidStreamName, .invalidTTL: self.init(.badRequest, error.message)
         case .messageTooLong: self.init(.payloadTooLarge, error.message)
         case .streamExists: self.init(.conflict, error.message)
+        case .overBudget: self.init(.serviceUnavailable, error.message)
         }
     }
 

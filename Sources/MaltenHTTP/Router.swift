@@ -21,8 +21,11 @@ struct Router: Sendable {
         case ("/messages", .POST): return try routes.postMessage()
         case ("/streams", .GET), ("/streams", .HEAD): return try routes.getStreams()
         case ("/streams", .POST): return try routes.postStream()
-        case ("/messages", .OPTIONS), ("/streams", .OPTIONS):
+        case ("/stats", .GET), ("/stats", .HEAD): return routes.getStats()
+        case ("/messages", .OPTIONS), ("/streams", .OPTIONS), ("/stats", .OPTIONS):
             return .preflight
+        case ("/stats", _):
+            throw HTTPError(.methodNotAllowed, "Method not allowed", headers: [("Allow", "GET, HEAD, OPTIONS")])
         case ("/messages", _), ("/streams", _):
             throw HTTPError(.methodNotAllowed, "Method not allowed", headers: [("Allow", "GET, HEAD, POST, OPTIONS")])
         default:

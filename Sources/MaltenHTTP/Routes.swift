@@ -101,6 +101,15 @@ struct Routes {
         }
     }
 
+    // MARK: /stats
+
+    /// `GET /stats`: totals, no names and no text.
+    func getStats() -> Response {
+        var body = allocator.buffer(capacity: 160)
+        body.writeStats(store.stats())
+        return .json(body)
+    }
+
     /// A boolean as Go's `strconv.ParseBool` reads it (`1`, `t`, `true`, `0`, `f`, `false`, any case), plus `on`/`off`.
     private func boolean(_ name: String) throws(HTTPError) -> Bool? {
         guard let text = parameters[name] else { return nil }

@@ -39,6 +39,12 @@ struct Malten: AsyncParsableCommand {
     @Option(help: "Default stream idle TTL in seconds, 1...86400 (MALTEN_TTL). Default 1024.")
     var ttl: Int?
 
+    @Option(help: """
+        Bytes the streams may hold: 64MiB, 1GiB, 500000, or a share of physical memory or the cgroup \
+        limit such as 25% (MALTEN_MEMORY_BUDGET). Default 25%.
+        """)
+    var memoryBudget: String?
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -48,6 +54,7 @@ struct Malten: AsyncParsableCommand {
         let logger = Logger(label: "malten")
         let settings = try Settings(self)
         raiseOpenFilesLimit(logger: logger)
+        logger.info("memory budget \(settings.limits.memoryBudget ?? 0) bytes")
 
         let store = Store(limits: settings.limits)
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: usableCores())
@@ -80,7 +87,14 @@ struct Settings {
         guard capacity >= 1 else { throw ValidationError("stream capacity must be at least 1") }
         guard maxChars >= 1 else { throw ValidationError("max chars must be at least 1") }
         guard (1...86_400).contains(ttl) else { throw ValidationError("ttl must be 1...86400 seconds") }
-        limits = Limits(streamCapacity: capacity, maxCharacters: maxChars, defaultTTL: ttl)
+        let budgetText = options.memoryBudget ?? environment["MALTEN_MEMORY_BUDGET"]
+        let budget: MemoryBudget
+        do {
+            budget = try budgetText.map(MemoryBudget.init) ?? .default
+        } catch {
+            throw ValidationError(error.description)
+        }
+        limits = Limits(streamCapacity: capacity, maxCharacters: maxChars, defaultTTL: ttl, memoryBudget: budget.bytes)
     }
 }
 
