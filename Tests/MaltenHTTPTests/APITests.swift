@@ -190,3 +190,37 @@ import Testing
         }
     }
 }
+
+/// The memory budget and `/stats` over HTTP.
+@Suite struct BudgetAPITests {
+    @Test func statsReportTotalsWithoutNamesOrText() async throws {
+        try await TestServer.with(limits: Limits(memoryBudget: 64 << 20)) { server in
+            _ = try await server.post("/streams", "stream=secret-name")
+            _ = try await server.post("/messages", "stream=other&text=private+words")
+            let r = try await server.get("/stats")
+            #expect(r.status == 200)
+            #expect(!r.body.contains("secret-name") && !r.body.contains("private") && !r.body.contains("other"))
+            let stats = try jsonObject(r.body)
+            #expect(stats["streams"] as? Int == 2)
+            #expect(stats["listed"] as? Int == 1)
+            #expect(stats["messages"] as? Int == 1)
+            #expect(stats["budget"] as? Int == 64 << 20)
+            #expect(stats["subscribers"] as? Int == 0)
+            #expect((stats["bytes"] as? Int ?? 0) >= 2 * 1024 * 40)
+        }
+    }
+
+    @Test func whatCanNeverFitGets503() async throws {
+        // Four shards of 50 KiB: one stream's ring (40 KiB) fits, a second 1024-character text too.
+        try await TestServer.with(limits: Limits(memoryBudget: 4 * 50 * 1024)) { server in
+            #expect(try await server.post("/messages", "stream=s&text=fits").status == 200)
+            let big = String(repeating: "字", count: 1024)  // 3 KiB of UTF-8: fits
+            #expect(try await server.post("/messages", "stream=s&text=\(form(big))").status == 200)
+            let tiny = try await TestServer.with(limits: Limits(memoryBudget: 4 * 1024)) { tiny in
+                try await tiny.post("/messages", "stream=s&text=no+room")
+            }
+            #expect(tiny.status == 503)
+            #expect(try jsonObject(tiny.body)["error"] as? String == "Does not fit in the server's memory budget")
+        }
+    }
+}
