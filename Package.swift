@@ -31,10 +31,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Debian's jemalloc (libjemalloc-dev), the server's allocator, and its statistics.
+        .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
+        .target(name: "MaltenJemalloc", dependencies: ["CJemalloc"]),
         // The executable: argument parsing and start-up only.
         .executableTarget(
             name: "malten",
             dependencies: [
+                "MaltenJemalloc",
                 "MaltenCore",
                 "MaltenHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),

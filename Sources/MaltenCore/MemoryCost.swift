@@ -1,9 +1,9 @@
 /// What the store counts as held, in bytes, so that the budget matches what the allocator hands out.
 ///
 /// A stream costs `streamOverhead` (its object, its dictionary and wheel entries, rounded to the
-/// allocator's size classes) plus its ring (`capacity × 40`), plus each message's text when the text
-/// lives outside its `String` (more than 15 UTF-8 bytes): the native string header (32 bytes), the
-/// bytes and a terminating NUL, rounded up to jemalloc's size class.
+/// allocator's size classes) plus its name when that lives outside its `String`, plus its ring
+/// (`capacity × 32`), plus each message's text block (`StoredText`: 4 + its UTF-8 bytes, rounded
+/// up to jemalloc's size class).
 enum MemoryCost {
     /// The stream object (about 150 bytes, a 160-byte size class), its slots in the shard's
     /// dictionaries (about 48) and its timing-wheel entry (16), rounded up.

@@ -1,11 +1,17 @@
-/// One stored message in a stream's ring: 40 bytes (8 `created` + 16 id + 16 `String`).
+/// One stored message in a stream's ring: 32 bytes (8 `created` + 16 id + 8 text pointer).
 ///
-/// The stream's name is not repeated per slot; text of up to 15 UTF-8 bytes lives inside the
-/// `String` itself, longer text in one heap allocation that the slot owns.
-struct Slot: Equatable {
+/// The stream's name is not repeated per slot; the text lives in one exact-size heap block
+/// (`StoredText`) that the ring frees when the slot leaves it.
+struct Slot {
     var created: Int64
     var id: MessageID
-    var text: String
+    var text: StoredText
+}
+
+/// What left the ring: its position and the heap bytes its text gave back.
+struct DroppedSlot: Equatable {
+    var created: Int64
+    var textHeapBytes: Int
 }
 
 /// A fixed-capacity FIFO ring of slots, allocated once and never grown.
@@ -19,7 +25,7 @@ struct Ring: ~Copyable {
     private var head = 0
     private(set) var count = 0
 
-    /// Allocates `capacity` slots at once: `capacity × 40` bytes.
+    /// Allocates `capacity` slots at once: `capacity × 32` bytes.
     init(capacity: Int) {
         precondition(capacity > 0)
         self.capacity = capacity
@@ -27,7 +33,7 @@ struct Ring: ~Copyable {
     }
 
     deinit {
-        for index in 0..<count { (storage + physical(index)).deinitialize(count: 1) }
+        for index in 0..<count { storage[physical(index)].text.free() }
         storage.deallocate()
     }
 
@@ -52,34 +58,37 @@ struct Ring: ~Copyable {
     var first: Slot? { count == 0 ? nil : storage[head] }
     var last: Slot? { count == 0 ? nil : storage[physical(count - 1)] }
 
-    /// Appends `slot` as the newest; when full, pushes out and returns the oldest.
+    /// Appends `slot` (the ring now owns its text) as the newest; when full, pushes out the oldest,
+    /// frees its text and says what it was.
     /// - Complexity: O(1)
     @discardableResult
-    mutating func append(_ slot: Slot) -> Slot? {
+    mutating func append(_ slot: Slot) -> DroppedSlot? {
         if count == capacity {
-            let pushed = (storage + head).move()
-            (storage + head).initialize(to: slot)
+            let pushed = Self.drop(storage[head])
+            storage[head] = slot
             head = physical(1)
             return pushed
         }
-        (storage + physical(count)).initialize(to: slot)
+        storage[physical(count)] = slot
         count += 1
         return nil
     }
 
-    /// Removes and returns the oldest slot.
+    /// Removes the oldest slot and frees its text.
     /// - Complexity: O(1)
-    mutating func removeFirst() -> Slot {
+    @discardableResult
+    mutating func removeFirst() -> DroppedSlot {
         precondition(count > 0, "removeFirst on an empty ring")
-        let slot = (storage + head).move()
+        let dropped = Self.drop(storage[head])
         head = physical(1)
         count -= 1
-        return slot
+        return dropped
     }
 
-    mutating func removeAll() {
-        while count > 0 { _ = removeFirst() }
-        head = 0
+    private static func drop(_ slot: Slot) -> DroppedSlot {
+        let dropped = DroppedSlot(created: slot.created, textHeapBytes: StoredText.heapBytes(utf8Count: slot.text.byteCount))
+        slot.text.free()
+        return dropped
     }
 
     /// The first logical index whose `created` is greater than `created` (`count` if none).

@@ -52,16 +52,17 @@ final class Shard: @unchecked Sendable {
             let now = clock.now()
             let existing = liveStream(name, at: now)
             // What this message needs even after every other stream and older message made room.
-            let needed = MemoryCost.stream(name: name, capacity: limits.streamCapacity) + MemoryCost.string(text)
+            let needed = MemoryCost.stream(name: name, capacity: limits.streamCapacity)
+                + StoredText.heapBytes(utf8Count: text.utf8.count)
             guard needed <= budget else { return .failure(.overBudget) }
             let stream = existing ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
-            let slot = Slot(created: max(now, stream.lastCreated + 1), id: .random(using: &random), text: text)
+            let slot = Slot(created: max(now, stream.lastCreated + 1), id: .random(using: &random), text: StoredText(text))
             let before = stream.bytes
             if !stream.append(slot) { messageCount += 1 }
             bytes += stream.bytes - before
             byAge.touch(stream)
             enforceBudget(keeping: stream)
-            return .success(stream.message(slot))
+            return .success(Message(id: slot.id, text: text, created: slot.created, stream: stream.name))
         }
     }
 
@@ -144,7 +145,9 @@ final class Shard: @unchecked Sendable {
             var recounted = 0
             for stream in streams.values {
                 recounted += MemoryCost.stream(name: stream.name, capacity: stream.ring.capacity)
-                for index in 0..<stream.ring.count { recounted += MemoryCost.string(stream.ring[index].text) }
+                for index in 0..<stream.ring.count {
+                    recounted += StoredText.heapBytes(utf8Count: stream.ring[index].text.byteCount)
+                }
             }
             var names: [String] = []
             var cursor = byAge.oldest

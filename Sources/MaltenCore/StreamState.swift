@@ -39,7 +39,7 @@ final class StreamState {
     func append(_ slot: Slot) -> Bool {
         lastCreated = slot.created
         updated = slot.created
-        bytes += MemoryCost.string(slot.text)
+        bytes += StoredText.heapBytes(utf8Count: slot.text.byteCount)
         guard let pushed = ring.append(slot) else { return false }
         dropped(pushed)
         return true
@@ -55,9 +55,9 @@ final class StreamState {
         while !ring.isEmpty { dropped(ring.removeFirst()) }
     }
 
-    private func dropped(_ slot: Slot) {
+    private func dropped(_ slot: DroppedSlot) {
         droppedMark = max(droppedMark, slot.created)
-        bytes -= MemoryCost.string(slot.text)
+        bytes -= slot.textHeapBytes
     }
 
     /// Whether the stream has gone `ttl` without a message and has no observers.
@@ -86,7 +86,7 @@ final class StreamState {
     }
 
     func message(_ slot: Slot) -> Message {
-        Message(id: slot.id, text: slot.text, created: slot.created, stream: name)
+        Message(id: slot.id, text: slot.text.string, created: slot.created, stream: name)
     }
 
     /// The messages a query selects, in the order the query defines.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import MaltenCore
 import MaltenHTTP
+import MaltenJemalloc
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -54,7 +55,8 @@ struct Malten: AsyncParsableCommand {
         let logger = Logger(label: "malten")
         let settings = try Settings(self)
         raiseOpenFilesLimit(logger: logger)
-        logger.info("memory budget \(settings.limits.memoryBudget ?? 0) bytes")
+        Jemalloc.configure(decayMilliseconds: 1000)
+        logger.info("allocator jemalloc \(Jemalloc.version); memory budget \(settings.limits.memoryBudget ?? 0) bytes")
 
         let store = Store(limits: settings.limits)
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: usableCores())

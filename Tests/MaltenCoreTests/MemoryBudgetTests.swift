@@ -19,11 +19,12 @@ import Testing
         #expect(MemoryCost.sizeClass(17) == 32)
         #expect(MemoryCost.sizeClass(128) == 128)
         #expect(MemoryCost.sizeClass(129) == 160)
-        #expect(MemoryCost.sizeClass(133) == 160)  // a 100-byte text: 32 + 100 + 1
+        #expect(MemoryCost.sizeClass(133) == 160)  // a 100-byte String: 32 + 100 + 1
         #expect(MemoryCost.sizeClass(257) == 320)
         #expect(MemoryCost.sizeClass(1057) == 1280)
-        #expect(MemoryCost.string("short") == 0)
+        #expect(MemoryCost.string("short") == 0)  // a name of up to 15 bytes lives in its String
         #expect(MemoryCost.string(String(repeating: "x", count: 100)) == 160)
+        #expect(StoredText.heapBytes(utf8Count: 100) == 112)  // a message's text: 4 + bytes
     }
 
     @Test func leastRecentlyUpdatedStreamsGoFirst() throws {
@@ -46,7 +47,7 @@ import Testing
 
     @Test func aLoneStreamOverItsShareDropsItsOwnOldest() throws {
         let text = String(repeating: "z", count: 200)
-        let store = makeStore(budget: emptyStream + 3 * MemoryCost.string(text))
+        let store = makeStore(budget: emptyStream + 3 * StoredText.heapBytes(utf8Count: 200))
         for i in 0..<6 { _ = try store.post(stream: "s0", text: "\(i)" + text.dropFirst()) }
         let held = store.read(stream: "s0", .since(0, limit: 8)).map { $0.text.first! }
         #expect(held == ["3", "4", "5"])

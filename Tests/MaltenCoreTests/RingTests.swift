@@ -3,12 +3,23 @@ import Testing
 
 @Suite struct RingTests {
     private func slot(_ created: Int64) -> Slot {
-        Slot(created: created, id: .random(), text: "m\(created)")
+        Slot(created: created, id: .random(), text: StoredText("m\(created)"))
     }
 
-    @Test func slotsAreFortyBytes() {
-        #expect(MemoryLayout<Slot>.stride == 40)
-        #expect(Ring.storageBytes(capacity: 1024) == 40 * 1024)
+    @Test func slotsAreThirtyTwoBytes() {
+        #expect(MemoryLayout<Slot>.stride == 32)
+        #expect(Ring.storageBytes(capacity: 1024) == 32 * 1024)
+    }
+
+    @Test func storedTextKeepsItsBytes() {
+        for text in ["", "x", "café 日本語 😀", String(repeating: "long text ", count: 300)] {
+            let stored = StoredText(text)
+            #expect(stored.string == text)
+            #expect(stored.byteCount == text.utf8.count)
+            stored.free()
+        }
+        #expect(StoredText.heapBytes(utf8Count: 100) == 112)
+        #expect(StoredText.heapBytes(utf8Count: 12) == 16)
     }
 
     @Test func fifoCapAndWrapAround() {
@@ -19,11 +30,12 @@ import Testing
         for c in 5...11 {
             let pushed = ring.append(slot(Int64(c)))
             #expect(pushed?.created == Int64(c - 4))
+            #expect(pushed?.textHeapBytes == 16)
         }
         #expect(ring.count == 4)
         #expect((0..<4).map { ring[$0].created } == [8, 9, 10, 11])
-        #expect(ring.first?.text == "m8")
-        #expect(ring.last?.text == "m11")
+        #expect(ring.first?.text.string == "m8")
+        #expect(ring.last?.text.string == "m11")
     }
 
     @Test func removeFirstThenAppendKeepsOrder() {
@@ -34,10 +46,9 @@ import Testing
         ring.append(slot(4))
         ring.append(slot(5))
         #expect((0..<ring.count).map { ring[$0].created } == [3, 4, 5])
-        ring.removeAll()
-        let isEmpty = ring.isEmpty
+        #expect((0..<ring.count).map { ring[$0].text.string } == ["m3", "m4", "m5"])
+        while !ring.isEmpty { ring.removeFirst() }
         let first = ring.first
-        #expect(isEmpty)
         #expect(first == nil)
     }
 
@@ -51,3 +62,4 @@ import Testing
         #expect(ring.partition(createdAbove: 70) == 5)
     }
 }
+

@@ -1,0 +1,58 @@
+import CJemalloc
+
+/// jemalloc, linked in place of glibc's malloc, and what it reports through `mallctl`.
+///
+///     Jemalloc.configure(decayMilliseconds: 1000)
+///     Jemalloc.statistics().resident   // bytes in physically resident data pages
+public enum Jemalloc {
+    /// jemalloc's figures, in bytes, after an epoch refresh.
+    public struct Statistics: Sendable, Equatable {
+        /// Bytes the application has allocated and not freed.
+        public var allocated: Int
+        /// Bytes in active pages (allocated, rounded up to pages).
+        public var active: Int
+        /// Bytes in resident data pages, jemalloc's metadata included.
+        public var resident: Int
+        /// Bytes in chunks mapped from the system.
+        public var mapped: Int
+    }
+
+    /// The version string, e.g. `5.3.0-0-g54eaed1d…`.
+    public static var version: String {
+        var pointer: UnsafePointer<CChar>?
+        var size = MemoryLayout<UnsafePointer<CChar>?>.size
+        guard mallctl("version", &pointer, &size, nil, 0) == 0, let pointer else { return "unknown" }
+        return String(cString: pointer)
+    }
+
+    /// Gives freed memory back to the system in bounded time: dirty and muzzy pages decay within
+    /// `decayMilliseconds`, and a background thread does it even when the process is idle.
+    public static func configure(decayMilliseconds: Int) {
+        var decay = decayMilliseconds
+        var enabled = true
+        _ = mallctl("background_thread", nil, nil, &enabled, MemoryLayout<Bool>.size)
+        for name in ["arenas.dirty_decay_ms", "arenas.muzzy_decay_ms", "arena.4096.dirty_decay_ms", "arena.4096.muzzy_decay_ms"] {
+            _ = mallctl(name, nil, nil, &decay, MemoryLayout<Int>.size)
+        }
+    }
+
+    /// Returns every arena's unused dirty pages to the system now (4096 is `MALLCTL_ARENAS_ALL`).
+    public static func purge() {
+        _ = mallctl("arena.4096.purge", nil, nil, nil, 0)
+    }
+
+    /// Fresh figures: the statistics are cached until the epoch is advanced.
+    public static func statistics() -> Statistics {
+        var epoch: UInt64 = 1
+        _ = mallctl("epoch", nil, nil, &epoch, MemoryLayout<UInt64>.size)
+        return Statistics(
+            allocated: read("stats.allocated"), active: read("stats.active"),
+            resident: read("stats.resident"), mapped: read("stats.mapped"))
+    }
+
+    private static func read(_ name: String) -> Int {
+        var value = 0
+        var size = MemoryLayout<Int>.size
+        return mallctl(name, &value, &size, nil, 0) == 0 ? value : -1
+    }
+}
