@@ -1,28 +1,44 @@
 # Malten: the two commands a newcomer needs are `make run` and `make test`.
 SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib
-APT_PACKAGES_BENCH = wrk nginx-light curl
+APT_BUILD = libjemalloc-dev pkg-config
+APT_BENCH = wrk nginx-light curl
 
-.PHONY: run build test bench-http deps-bench clean
+.PHONY: run build test bench bench-http deps deps-bench clean
 
-## run: build a static release binary and serve on :9090 (MALTEN_* variables and flags apply)
+## run: build a static release binary and serve on :9090 (MALTEN_* variables and ARGS="--flags" apply)
 run: build
 	./.build/release/malten $(ARGS)
 
-build:
+build: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product malten
 
-## test: every test of every target (installs what the tests need first)
-test:
+## test: every test of every target (installs what the build needs first)
+test: deps
 	$(SWIFT) test
+
+## bench: the in-process benchmark against the small-device profile (PROFILE=pi-zero|pi4|server)
+bench: deps
+	$(SWIFT) run $(RELEASE_FLAGS) malten-bench --profile $(or $(PROFILE),pi-zero)
 
 ## bench-http: the HTTP load run (server pinned to cpu 0, wrk on cpu 1) beside nginx's ceiling
 bench-http: deps-bench build
 	./Benchmarks/http-load.sh
 
+deps:
+	@$(call apt_install,$(APT_BUILD))
+
 deps-bench:
-	@missing=""; for p in $(APT_PACKAGES_BENCH); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	@$(call apt_install,$(APT_BENCH))
 
 clean:
 	rm -rf .build
+
+# Installs the Debian packages that are missing (as root, or through sudo).
+define apt_install
+	missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+endef

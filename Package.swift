@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "malten", targets: ["malten"]),
+        .executable(name: "malten-bench", targets: ["malten-bench"]),
         .library(name: "MaltenCore", targets: ["MaltenCore"]),
         .library(name: "MaltenHTTP", targets: ["MaltenHTTP"]),
     ],
@@ -48,8 +49,24 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // A manual clock and other helpers that both test targets share.
-        .target(name: "MaltenTestSupport", dependencies: ["MaltenCore"], path: "Tests/MaltenTestSupport"),
+        // The benchmark: scenarios and device profiles (MaltenBench), and its executable.
+        .target(
+            name: "MaltenBench",
+            dependencies: [
+                "MaltenCore", "MaltenHTTP", "MaltenJemalloc", "MaltenTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "malten-bench",
+            dependencies: ["MaltenBench", "MaltenCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "MaltenBenchTests", dependencies: ["malten-bench"]),
+        // A clock that moves by hand, for the tests and the benchmark.
+        .target(name: "MaltenTestSupport", dependencies: ["MaltenCore"]),
         .testTarget(name: "MaltenCoreTests", dependencies: ["MaltenCore", "MaltenTestSupport"]),
         .testTarget(
             name: "MaltenHTTPTests",

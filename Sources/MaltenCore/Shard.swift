@@ -121,10 +121,7 @@ final class Shard: @unchecked Sendable {
     /// messages dropped. Work is proportional to what comes due.
     func expireDue(at now: Int64) {
         dispatchPrecondition(condition: .onQueue(queue))
-        for entry in wheel.advance(to: Self.tick(containing: now)) {
-            let stream = entry.item
-            guard !stream.isRemoved, stream.wheelTick == entry.tick else { continue }
-            stream.wheelTick = .min
+        for stream in wheel.advance(to: Self.tick(containing: now)) {
             if stream.isIdle(at: now) {
                 remove(stream)
             } else {
@@ -210,9 +207,7 @@ final class Shard: @unchecked Sendable {
 
     private func schedule(_ stream: StreamState, deadline: Int64) {
         // Round up: the entry fires at the first tick at or after the deadline.
-        let tick = (deadline + 999_999_999) / 1_000_000_000
-        stream.wheelTick = tick
-        wheel.schedule(stream, at: tick)
+        wheel.schedule(stream, at: (deadline + 999_999_999) / 1_000_000_000)
     }
 
     private func remove(_ stream: StreamState) {
@@ -222,8 +217,7 @@ final class Shard: @unchecked Sendable {
         messageCount -= stream.ring.count
         observerCount -= stream.observers
         bytes -= stream.bytes
-        stream.removeAllMessages()  // frees the texts now; the ring goes with the last reference
-        stream.isRemoved = true
+        wheel.cancel(stream)  // the last reference: the stream, its ring and its texts are freed now
     }
 
     private static func tick(containing nanos: Int64) -> Int64 {

@@ -1,6 +1,6 @@
 /// One stream: its settings, its ring of messages and its bookkeeping. Owned by one shard and
 /// touched only on that shard's queue.
-final class StreamState {
+final class StreamState: TimingWheelItem {
     let name: String
     /// Public streams are listed by `GET /streams`; private ones never.
     let isListed: Bool
@@ -14,9 +14,8 @@ final class StreamState {
     var droppedMark: Int64 = 0
     /// Live subscriptions; a stream with observers does not expire.
     var observers = 0
-    /// The tick of this stream's current timing-wheel entry; older entries for it are stale.
-    var wheelTick: Int64 = .min
-    var isRemoved = false
+    /// Where the shard's timing wheel holds this stream (one entry at most).
+    var wheelPosition: WheelPosition?
     private(set) var ring: Ring
     /// The bytes this stream holds, as `MemoryCost` counts them: bookkeeping, ring, texts.
     private(set) var bytes: Int
@@ -48,11 +47,6 @@ final class StreamState {
     /// Drops the oldest message (FIFO), marking it dropped.
     func removeOldest() {
         dropped(ring.removeFirst())
-    }
-
-    /// Drops every message and gives back their bytes (the stream is being removed).
-    func removeAllMessages() {
-        while !ring.isEmpty { dropped(ring.removeFirst()) }
     }
 
     private func dropped(_ slot: DroppedSlot) {

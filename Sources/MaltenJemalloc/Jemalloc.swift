@@ -30,6 +30,8 @@ public enum Jemalloc {
     public static func configure(decayMilliseconds: Int) {
         var decay = decayMilliseconds
         var enabled = true
+        var threads = 1
+        _ = mallctl("max_background_threads", nil, nil, &threads, MemoryLayout<Int>.size)
         _ = mallctl("background_thread", nil, nil, &enabled, MemoryLayout<Bool>.size)
         for name in ["arenas.dirty_decay_ms", "arenas.muzzy_decay_ms", "arena.4096.dirty_decay_ms", "arena.4096.muzzy_decay_ms"] {
             _ = mallctl(name, nil, nil, &decay, MemoryLayout<Int>.size)
@@ -41,8 +43,10 @@ public enum Jemalloc {
         _ = mallctl("arena.4096.purge", nil, nil, nil, 0)
     }
 
-    /// Fresh figures: the statistics are cached until the epoch is advanced.
+    /// Fresh figures: the calling thread's cache is flushed first (its objects count as allocated
+    /// until then), and the statistics are cached until the epoch is advanced.
     public static func statistics() -> Statistics {
+        _ = mallctl("thread.tcache.flush", nil, nil, nil, 0)
         var epoch: UInt64 = 1
         _ = mallctl("epoch", nil, nil, &epoch, MemoryLayout<UInt64>.size)
         return Statistics(

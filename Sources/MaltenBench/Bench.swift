@@ -1,0 +1,87 @@
+import MaltenCore
+import MaltenJemalloc
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The benchmark: every scenario in turn, its figures, and the profile's checks.
+public enum Bench {
+    /// Runs the scenarios for `profile`. `scale` shrinks every count (1 for the real run).
+    public static func run(profile: Profile, scale: Double = 1, log: (String) -> Void = { _ in }) async throws -> Report {
+        Jemalloc.configure(decayMilliseconds: 1000)
+        var report = Report(profile: profile.name, machine: machine())
+        let core = CoreScenarios(profile: profile, scale: scale)
+        let idle = ProcessMemory.resident
+        report.add("idle_rss", Double(idle), "bytes")
+        report.add("budget", Double(profile.budget), "bytes")
+
+        log("flood: 10x the budget into new streams")
+        let flood = core.flood(settle: scale < 1 ? 1 : 3)
+        report.add("flood_posted", Double(flood.posted), "bytes")
+        report.add("flood_held_at_end", Double(flood.held), "bytes")
+        report.add("flood_peak_rss", Double(flood.peak), "bytes")
+        report.add("rss_after_expiry", Double(flood.afterExpiry), "bytes")
+        report.add("rss_after_expiry_waited", flood.settledIn, "s")
+        report.check("flood_peak_rss", Double(flood.peak), atMost: Double(profile.budget + idle) * 1.1, "bytes")
+        report.check("rss_after_expiry", Double(flood.afterExpiry), atMost: Double(idle) * 1.1, "bytes")
+
+        log("memory per message and per stream")
+        for characters in [16, 100, 1024] {
+            let bytes = core.bytesPerMessage(characters: characters)
+            report.add("bytes_per_message_\(characters)_chars", bytes, "bytes (+32 slot)")
+            if characters == 100 {
+                report.check("bytes_per_100_char_message_with_slot", bytes + 32, atMost: 164, "bytes")
+            }
+        }
+        let emptyStream = core.bytesPerEmptyStream()
+        report.add("bytes_per_empty_stream_1024", emptyStream, "bytes")
+        report.check("bytes_per_empty_stream_1024", emptyStream, atMost: 40 * 1024, "bytes")
+        Jemalloc.purge()
+
+        for streams in profile.streamCounts {
+            log("appends into \(streams) streams")
+            report.add("appends_per_s_1_thread_\(streams)_streams", core.appendsPerSecond(streams: streams, threads: 1), "/s")
+            let all = core.appendsPerSecond(streams: streams, threads: core.cores)
+            report.add("appends_per_s_\(core.cores)_threads_\(streams)_streams", all, "/s")
+            if streams == profile.streamCounts.first {
+                report.check("appends_per_s_all_cores", all, atLeast: 1_000_000, "/s")
+            }
+            Jemalloc.purge()
+        }
+        log("reads of the newest 25")
+        report.add("reads_newest_25_per_s_1_thread", core.readsPerSecond(threads: 1), "/s")
+        let reads = core.readsPerSecond(threads: core.cores)
+        report.add("reads_newest_25_per_s_\(core.cores)_threads", reads, "/s")
+        report.check("reads_newest_25_per_s_all_cores", reads, atLeast: 1_000_000, "/s")
+        Jemalloc.purge()
+
+        log("expiry through the timing wheel")
+        let expiry = core.expiry(streams: 100_000)
+        report.add("expired_streams", Double(expiry.streams), "streams")
+        report.add("expiry_streams_per_s", Double(expiry.streams) / expiry.seconds, "/s")
+
+        log("HTTP posts through the real frontend")
+        let load = HTTPLoad(connections: 50, requests: max(50, core.scaled(200_000)))
+        let posts = try await load.postsPerSecond(store: Store(limits: Limits(memoryBudget: profile.budget)))
+        report.add("http_posts_per_s", posts, "/s")
+        return report
+    }
+
+    static func machine() -> String {
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        var model = "unknown cpu"
+        if let file = fopen("/proc/cpuinfo", "r") {
+            defer { fclose(file) }
+            var line = [CChar](repeating: 0, count: 512)
+            while fgets(&line, Int32(line.count), file) != nil {
+                let text = String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if text.hasPrefix("model name"), let colon = text.firstIndex(of: ":") {
+                    model = String(text[text.index(after: colon)...].drop { $0 == " " })
+                    break
+                }
+            }
+        }
+        return "\(cores) cores, \(model), jemalloc \(Jemalloc.version.prefix { $0 != "-" })"
+    }
+}
