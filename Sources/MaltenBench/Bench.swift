@@ -12,7 +12,10 @@ public enum Bench {
         Jemalloc.configure(decayMilliseconds: 1000)
         var report = Report(profile: profile.name, machine: machine())
         let core = CoreScenarios(profile: profile, scale: scale)
+        let startup = Jemalloc.statistics()
         let idle = ProcessMemory.resident
+        report.add("jemalloc_allocated_idle", Double(startup.allocated), "bytes")
+        report.add("jemalloc_resident_idle", Double(startup.resident), "bytes")
         report.add("idle_rss", Double(idle), "bytes")
         report.add("budget", Double(profile.budget), "bytes")
 
@@ -23,6 +26,8 @@ public enum Bench {
         report.add("flood_peak_rss", Double(flood.peak), "bytes")
         report.add("rss_after_expiry", Double(flood.afterExpiry), "bytes")
         report.add("rss_after_expiry_waited", flood.settledIn, "s")
+        report.add("jemalloc_allocated_after_expiry", Double(flood.allocator.allocated), "bytes")
+        report.add("jemalloc_resident_after_expiry", Double(flood.allocator.resident), "bytes")
         report.check("flood_peak_rss", Double(flood.peak), atMost: Double(profile.budget + idle) * 1.1, "bytes")
         report.check("rss_after_expiry", Double(flood.afterExpiry), atMost: Double(idle) * 1.1, "bytes")
 

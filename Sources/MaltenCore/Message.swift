@@ -13,3 +13,19 @@ public struct Message: Sendable, Equatable {
         self.stream = stream
     }
 }
+
+/// A stored message lent to a reader for the length of one `Store.read` call: the text is the
+/// ring's own bytes, so reading copies nothing.
+public struct StoredMessage {
+    public let id: MessageID
+    /// Unix nanoseconds; strictly increasing within a stream.
+    public let created: Int64
+    /// The text as UTF-8 (always valid: it was checked when posted). Valid only inside the call.
+    public let text: UnsafeRawBufferPointer
+
+    public init(id: MessageID, created: Int64, text: UnsafeRawBufferPointer) {
+        self.id = id
+        self.created = created
+        self.text = text
+    }
+}

@@ -19,7 +19,6 @@ final class Shard: @unchecked Sendable {
     /// This shard's share of the store's memory budget.
     private let budget: Int
     private var random = SecureRandomPool()
-    private var timer: DispatchSourceTimer?
 
     init(index: Int, limits: Limits, budget: Int, clock: any WallClock) {
         self.queue = DispatchQueue(label: "malten.shard.\(index)")
@@ -29,34 +28,23 @@ final class Shard: @unchecked Sendable {
         self.wheel = TimingWheel(startTick: Self.tick(containing: clock.now()))
     }
 
-    deinit {
-        timer?.cancel()
-    }
-
-    /// Runs the timing wheel every `interval` on the shard's own queue.
-    func startExpiryTimer(every interval: DispatchTimeInterval) {
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(50))
-        timer.setEventHandler { [weak self] in
-            guard let self else { return }
-            self.expireDue(at: self.clock.now())
-        }
-        timer.resume()
-        self.timer = timer
-    }
-
     // MARK: Operations (each one hop onto the queue)
 
-    func post(stream name: String, text: String) -> Result<Message, StoreError> {
+    /// Appends `text`, already copied into its block by the caller (off the queue); the shard owns
+    /// the block from here on.
+    func post(stream name: String, text: String, stored: StoredText) -> Result<Message, StoreError> {
         queue.sync {
-            let now = clock.now()
-            let existing = liveStream(name, at: now)
             // What this message needs even after every other stream and older message made room.
             let needed = MemoryCost.stream(name: name, capacity: limits.streamCapacity)
-                + StoredText.heapBytes(utf8Count: text.utf8.count)
-            guard needed <= budget else { return .failure(.overBudget) }
-            let stream = existing ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
-            let slot = Slot(created: max(now, stream.lastCreated + 1), id: .random(using: &random), text: StoredText(text))
+                + StoredText.heapBytes(utf8Count: stored.byteCount)
+            guard needed <= budget else {
+                stored.free()
+                return .failure(.overBudget)
+            }
+            let now = clock.now()
+            let stream = liveStream(name, at: now)
+                ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
+            let slot = Slot(created: max(now, stream.lastCreated + 1), id: .random(using: &random), text: stored)
             let before = stream.bytes
             if !stream.append(slot) { messageCount += 1 }
             bytes += stream.bytes - before
@@ -79,9 +67,9 @@ final class Shard: @unchecked Sendable {
         }
     }
 
-    func read(stream name: String, _ query: ReadQuery) -> [Message] {
+    func read(stream name: String, _ query: ReadQuery, _ body: (StoredMessage) -> Void) {
         queue.sync {
-            liveStream(name, at: clock.now())?.read(query) ?? []
+            liveStream(name, at: clock.now())?.visit(query, body)
         }
     }
 
@@ -133,7 +121,12 @@ final class Shard: @unchecked Sendable {
 
     /// Runs `expireDue` now, on the queue (for tests with a manual clock and for the bench).
     func expireDueNow() {
-        queue.sync { expireDue(at: clock.now()) }
+        queue.sync { expireDue() }
+    }
+
+    /// Runs the wheel up to the clock's now; on the queue (the store's timer sends it here).
+    func expireDue() {
+        expireDue(at: clock.now())
     }
 
     /// The bytes counted from scratch over every stream, for tests of the running count.

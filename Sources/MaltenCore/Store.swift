@@ -19,10 +19,15 @@ import Darwin
 public final class Store: Sendable {
     public let limits: Limits
     private let shards: [Shard]
+    /// One timer for the whole store; each tick runs every shard's wheel on that shard's queue.
+    /// (Dispatch sources are thread-safe; the type just does not say so.)
+    nonisolated(unsafe) private let expiryTimer: DispatchSourceTimer?
 
-    /// Twice the online cores: enough that threads rarely meet on one queue.
+    /// Sixteen per online core: threads that meet on one queue wait for each other (a futex round
+    /// trip), so shards are many and cheap. Measured with two threads posting into 64 streams on
+    /// this project's 2-core machine: 0.80 M appends/s with 4 shards, 1.10 M with 16, 1.21 M with 64.
     public static var defaultShardCount: Int {
-        max(2, 2 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        max(2, 16 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
     /// - Parameters:
@@ -39,8 +44,20 @@ public final class Store: Sendable {
         let share = limits.memoryBudget.map { $0 / shardCount } ?? Int.max
         self.shards = (0..<shardCount).map { Shard(index: $0, limits: limits, budget: share, clock: clock) }
         if let expiryInterval {
-            for shard in shards { shard.startExpiryTimer(every: expiryInterval) }
+            let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "malten.expiry"))
+            timer.schedule(deadline: .now() + expiryInterval, repeating: expiryInterval, leeway: .milliseconds(100))
+            timer.setEventHandler { [shards] in
+                for shard in shards { shard.queue.async { shard.expireDue() } }
+            }
+            timer.resume()
+            expiryTimer = timer
+        } else {
+            expiryTimer = nil
         }
+    }
+
+    deinit {
+        expiryTimer?.cancel()
     }
 
     /// The index of the shard that owns `name`.
@@ -61,7 +78,7 @@ public final class Store: Sendable {
     public func post(stream: String, text: String) throws(StoreError) -> Message {
         guard StreamName.isValid(stream) else { throw .invalidStreamName }
         try validate(text: text)
-        return try shard(for: stream).post(stream: stream, text: text).get()
+        return try shard(for: stream).post(stream: stream, text: text, stored: StoredText(text)).get()
     }
 
     /// Creates a stream; a random unguessable name (128 bits) when `stream` is nil.
@@ -81,10 +98,22 @@ public final class Store: Sendable {
         }
     }
 
-    /// The messages of `stream` that `query` selects; `[]` for an unknown stream or name.
+    /// The messages of `stream` that `query` selects, as copies; `[]` for an unknown stream or name.
     /// A limit above the stream capacity counts as the capacity.
     public func read(stream: String, _ query: ReadQuery) -> [Message] {
-        guard StreamName.isValid(stream) else { return [] }
+        var messages: [Message] = []
+        read(stream: stream, query) { stored in
+            messages.append(
+                Message(id: stored.id, text: String(decoding: stored.text, as: UTF8.self), created: stored.created, stream: stream))
+        }
+        return messages
+    }
+
+    /// Lends each message of `stream` that `query` selects to `body`, in the query's order, without
+    /// copying it. `body` runs on the shard's queue and must be short (encoding, say): the shard
+    /// waits for it.
+    public func read(stream: String, _ query: ReadQuery, _ body: (StoredMessage) -> Void) {
+        guard StreamName.isValid(stream) else { return }
         let capacity = limits.streamCapacity
         let clamped: ReadQuery =
             switch query {
@@ -93,7 +122,7 @@ public final class Store: Sendable {
             case .since(let since, let limit): .since(since, limit: min(max(limit, 1), capacity))
             case .id: query
             }
-        return shard(for: stream).read(stream: stream, clamped)
+        shard(for: stream).read(stream: stream, clamped, body)
     }
 
     /// One stream's entry, listed or not; nil when there is none.
@@ -139,6 +168,8 @@ public final class Store: Sendable {
     private func validate(text: String) throws(StoreError) {
         let scalars = text.unicodeScalars
         if scalars.allSatisfy(\.properties.isWhitespace) { throw .blankMessage }
+        // A scalar takes at least one UTF-8 byte: within the limit in bytes is within it in scalars.
+        if text.utf8.count <= limits.maxCharacters { return }
         // Count no further than one past the limit.
         var count = 0
         for _ in scalars {

@@ -79,29 +79,27 @@ final class StreamState: TimingWheelItem {
         StreamInfo(name: name, updated: updated, ttl: ttlSeconds, observers: observers, isPrivate: !isListed)
     }
 
-    func message(_ slot: Slot) -> Message {
-        Message(id: slot.id, text: slot.text.string, created: slot.created, stream: name)
-    }
-
-    /// The messages a query selects, in the order the query defines.
-    func read(_ query: ReadQuery) -> [Message] {
+    /// Visits the messages a query selects, in the order the query defines.
+    func visit(_ query: ReadQuery, _ body: (StoredMessage) -> Void) {
         let count = ring.count
+        func lend(_ index: Int) {
+            let slot = ring[index]
+            body(StoredMessage(id: slot.id, created: slot.created, text: slot.text.bytes))
+        }
         switch query {
         case .newest(let limit, let after):
-            let start = max(count - limit, ring.partition(createdAbove: after))
-            return (start..<count).map { message(ring[$0]) }
+            for index in max(count - limit, ring.partition(createdAbove: after))..<count { lend(index) }
         case .older(let limit, let before):
             let end = before <= 0 ? count : ring.partition(createdAbove: before - 1)
-            let start = max(0, end - limit)
-            return (start..<end).reversed().map { message(ring[$0]) }
+            for index in (max(0, end - limit)..<end).reversed() { lend(index) }
         case .since(let since, let limit):
             let start = ring.partition(createdAbove: since)
-            return (start..<min(count, start + limit)).map { message(ring[$0]) }
+            for index in start..<min(count, start + limit) { lend(index) }
         case .id(let id):
             for index in 0..<count where ring[index].id == id {
-                return [message(ring[index])]
+                lend(index)
+                return
             }
-            return []
         }
     }
 }

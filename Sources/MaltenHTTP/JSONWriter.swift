@@ -35,9 +35,14 @@ struct JSONWriter {
     /// `value` as a JSON string. Escapes what JSON requires, plus `<`, `>`, `&`, U+2028 and U+2029
     /// as Go's `encoding/json` does, so the output is safe inside HTML and JavaScript.
     mutating func string(_ value: String) {
-        byte(UInt8(ascii: "\""))
         var value = value
-        value.withUTF8 { escape(UnsafeRawBufferPointer($0)) }
+        value.withUTF8 { string(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Valid UTF-8 bytes as a JSON string, escaped as `string(_:)` does.
+    mutating func string(utf8 bytes: UnsafeRawBufferPointer) {
+        byte(UInt8(ascii: "\""))
+        escape(bytes)
         byte(UInt8(ascii: "\""))
     }
 
@@ -142,16 +147,24 @@ extension ByteBuffer {
 
     /// `{"Id":…,"Text":…,"Type":"message","Created":"…","Stream":…,"Metadata":null}`: Malten's message object.
     mutating func writeMessage(_ message: Message) {
-        let bound = 128 + JSONWriter.stringBound(message.text.utf8.count) + JSONWriter.stringBound(message.stream.utf8.count)
+        var text = message.text
+        text.withUTF8 { text in
+            writeMessage(StoredMessage(id: message.id, created: message.created, text: UnsafeRawBufferPointer(text)), stream: message.stream)
+        }
+    }
+
+    /// The message object of a stored message, straight from the ring's bytes.
+    mutating func writeMessage(_ message: StoredMessage, stream: String) {
+        let bound = 128 + JSONWriter.stringBound(message.text.count) + JSONWriter.stringBound(stream.utf8.count)
         writeJSON(bound: bound) { json in
             json.raw("{\"Id\":\"")
             json.uuid(message.id)
             json.raw("\",\"Text\":")
-            json.string(message.text)
+            json.string(utf8: message.text)
             json.raw(",\"Type\":\"message\",\"Created\":\"")
             json.decimal(message.created)
             json.raw("\",\"Stream\":")
-            json.string(message.stream)
+            json.string(stream)
             json.raw(",\"Metadata\":null}")
         }
     }

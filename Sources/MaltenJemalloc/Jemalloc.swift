@@ -25,16 +25,25 @@ public enum Jemalloc {
         return String(cString: pointer)
     }
 
-    /// Gives freed memory back to the system in bounded time: dirty and muzzy pages decay within
-    /// `decayMilliseconds`, and a background thread does it even when the process is idle.
+    /// Gives freed memory back to the system in bounded time: dirty pages are returned
+    /// (`MADV_DONTNEED`, which lowers RSS at once) within `decayMilliseconds`, with no lazy "muzzy"
+    /// stage (`MADV_FREE` pages still count as resident), and one background thread does it even
+    /// when the process is idle.
     public static func configure(decayMilliseconds: Int) {
-        var decay = decayMilliseconds
-        var enabled = true
         var threads = 1
+        var enabled = true
         _ = mallctl("max_background_threads", nil, nil, &threads, MemoryLayout<Int>.size)
         _ = mallctl("background_thread", nil, nil, &enabled, MemoryLayout<Bool>.size)
-        for name in ["arenas.dirty_decay_ms", "arenas.muzzy_decay_ms", "arena.4096.dirty_decay_ms", "arena.4096.muzzy_decay_ms"] {
-            _ = mallctl(name, nil, nil, &decay, MemoryLayout<Int>.size)
+        var arenas: UInt32 = 0
+        var size = MemoryLayout<UInt32>.size
+        _ = mallctl("arenas.narenas", &arenas, &size, nil, 0)
+        // New arenas take the defaults; existing ones are set one by one.
+        for (name, value) in [("dirty_decay_ms", decayMilliseconds), ("muzzy_decay_ms", 0)] {
+            var value = value
+            _ = mallctl("arenas.\(name)", nil, nil, &value, MemoryLayout<Int>.size)
+            for arena in 0..<arenas {
+                _ = mallctl("arena.\(arena).\(name)", nil, nil, &value, MemoryLayout<Int>.size)
+            }
         }
     }
 

@@ -220,3 +220,19 @@ import Testing
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.created < $1.created })
     }
 }
+
+@Suite struct ExpiryTimerTests {
+    @Test func theStoresOwnTimerRunsTheWheels() async throws {
+        let clock = ManualClock()
+        let store = Store(shardCount: 8, clock: clock, expiryInterval: .milliseconds(10))
+        for i in 0..<100 { _ = try store.create(stream: "t\(i)", isPrivate: false, ttl: 5) }
+        clock.advance(seconds: 5)
+        // Nobody calls expireDue: the timer does, within a few ticks.
+        var waited = 0
+        while store.stats().streams > 0 && waited < 500 {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        #expect(store.stats().streams == 0)
+    }
+}
