@@ -34,7 +34,8 @@ let package = Package(
         ),
         // Debian's jemalloc (libjemalloc-dev), the server's allocator, and its statistics.
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
-        .target(name: "MaltenJemalloc", dependencies: ["CJemalloc"]),
+        .target(name: "CJemallocConfiguration"),
+        .target(name: "MaltenJemalloc", dependencies: ["CJemalloc", "CJemallocConfiguration"]),
         // The executable: argument parsing and start-up only.
         .executableTarget(
             name: "malten",

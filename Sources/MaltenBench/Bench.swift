@@ -9,18 +9,18 @@ import Glibc
 public enum Bench {
     /// Runs the scenarios for `profile`. `scale` shrinks every count (1 for the real run).
     public static func run(profile: Profile, scale: Double = 1, log: (String) -> Void = { _ in }) async throws -> Report {
-        Jemalloc.configure(decayMilliseconds: 1000)
         var report = Report(profile: profile.name, machine: machine())
         let core = CoreScenarios(profile: profile, scale: scale)
         let startup = Jemalloc.statistics()
-        let idle = ProcessMemory.resident
+        report.add("budget", Double(profile.budget), "bytes")
         report.add("jemalloc_allocated_idle", Double(startup.allocated), "bytes")
         report.add("jemalloc_resident_idle", Double(startup.resident), "bytes")
-        report.add("idle_rss", Double(idle), "bytes")
-        report.add("budget", Double(profile.budget), "bytes")
+        report.add("jemalloc_metadata_idle", Double(startup.metadata), "bytes")
 
         log("flood: 10x the budget into new streams")
         let flood = core.flood(settle: scale < 1 ? 1 : 3)
+        let idle = flood.idle
+        report.add("idle_rss", Double(idle), "bytes")
         report.add("flood_posted", Double(flood.posted), "bytes")
         report.add("flood_held_at_end", Double(flood.held), "bytes")
         report.add("flood_peak_rss", Double(flood.peak), "bytes")
@@ -28,6 +28,7 @@ public enum Bench {
         report.add("rss_after_expiry_waited", flood.settledIn, "s")
         report.add("jemalloc_allocated_after_expiry", Double(flood.allocator.allocated), "bytes")
         report.add("jemalloc_resident_after_expiry", Double(flood.allocator.resident), "bytes")
+        report.add("jemalloc_metadata_after_expiry", Double(flood.allocator.metadata), "bytes")
         report.check("flood_peak_rss", Double(flood.peak), atMost: Double(profile.budget + idle) * 1.1, "bytes")
         report.check("rss_after_expiry", Double(flood.afterExpiry), atMost: Double(idle) * 1.1, "bytes")
 

@@ -6,10 +6,10 @@ import Musl
 import Darwin
 #endif
 
-/// Random words from the system's secure generator, fetched 4 KiB at a time: one call per 512
-/// words instead of one `getrandom` per word. Each shard owns one and uses it on its queue.
+/// Random words from the system's secure generator, fetched 1 KiB at a time: one call per 128
+/// words (64 message ids) instead of one `getrandom` per word. Each shard owns one and uses it on its queue.
 struct SecureRandomPool: RandomNumberGenerator {
-    private static var words: Int { 512 }
+    private static var words: Int { 128 }
     private var buffer: [UInt64]
     private var position = SecureRandomPool.words
 

@@ -206,6 +206,9 @@ final class Shard: @unchecked Sendable {
     private func remove(_ stream: StreamState) {
         streams[stream.name] = nil
         if stream.isListed { listed[stream.name] = nil }
+        // Dictionaries keep their capacity; once a shard is empty, give it back.
+        if streams.isEmpty { streams = [:] }
+        if listed.isEmpty { listed = [:] }
         byAge.unlink(stream)
         messageCount -= stream.ring.count
         observerCount -= stream.observers

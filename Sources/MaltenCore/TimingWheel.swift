@@ -51,6 +51,8 @@ struct TimingWheel<Item: TimingWheelItem> {
         if moved !== item {
             levels[position.level][position.slot][position.index] = moved
             moved.wheelPosition!.index = position.index
+        } else if levels[position.level][position.slot].isEmpty {
+            levels[position.level][position.slot] = []  // give back the slot's storage
         }
         item.wheelPosition = nil
         count -= 1

@@ -1,8 +1,9 @@
 import CJemalloc
 
-/// jemalloc, linked in place of glibc's malloc, and what it reports through `mallctl`.
+/// jemalloc, linked in place of glibc's malloc, and what it reports through `mallctl`. It starts
+/// with the options of `CJemallocConfiguration` (two arenas; freed pages back to the system within
+/// a second, by a background thread).
 ///
-///     Jemalloc.configure(decayMilliseconds: 1000)
 ///     Jemalloc.statistics().resident   // bytes in physically resident data pages
 public enum Jemalloc {
     /// jemalloc's figures, in bytes, after an epoch refresh.
@@ -15,6 +16,8 @@ public enum Jemalloc {
         public var resident: Int
         /// Bytes in chunks mapped from the system.
         public var mapped: Int
+        /// Bytes of jemalloc's own bookkeeping.
+        public var metadata: Int
     }
 
     /// The version string, e.g. `5.3.0-0-g54eaed1d…`.
@@ -23,28 +26,6 @@ public enum Jemalloc {
         var size = MemoryLayout<UnsafePointer<CChar>?>.size
         guard mallctl("version", &pointer, &size, nil, 0) == 0, let pointer else { return "unknown" }
         return String(cString: pointer)
-    }
-
-    /// Gives freed memory back to the system in bounded time: dirty pages are returned
-    /// (`MADV_DONTNEED`, which lowers RSS at once) within `decayMilliseconds`, with no lazy "muzzy"
-    /// stage (`MADV_FREE` pages still count as resident), and one background thread does it even
-    /// when the process is idle.
-    public static func configure(decayMilliseconds: Int) {
-        var threads = 1
-        var enabled = true
-        _ = mallctl("max_background_threads", nil, nil, &threads, MemoryLayout<Int>.size)
-        _ = mallctl("background_thread", nil, nil, &enabled, MemoryLayout<Bool>.size)
-        var arenas: UInt32 = 0
-        var size = MemoryLayout<UInt32>.size
-        _ = mallctl("arenas.narenas", &arenas, &size, nil, 0)
-        // New arenas take the defaults; existing ones are set one by one.
-        for (name, value) in [("dirty_decay_ms", decayMilliseconds), ("muzzy_decay_ms", 0)] {
-            var value = value
-            _ = mallctl("arenas.\(name)", nil, nil, &value, MemoryLayout<Int>.size)
-            for arena in 0..<arenas {
-                _ = mallctl("arena.\(arena).\(name)", nil, nil, &value, MemoryLayout<Int>.size)
-            }
-        }
     }
 
     /// Returns every arena's unused dirty pages to the system now (4096 is `MALLCTL_ARENAS_ALL`).
@@ -60,7 +41,7 @@ public enum Jemalloc {
         _ = mallctl("epoch", nil, nil, &epoch, MemoryLayout<UInt64>.size)
         return Statistics(
             allocated: read("stats.allocated"), active: read("stats.active"),
-            resident: read("stats.resident"), mapped: read("stats.mapped"))
+            resident: read("stats.resident"), mapped: read("stats.mapped"), metadata: read("stats.metadata"))
     }
 
     private static func read(_ name: String) -> Int {

@@ -55,7 +55,6 @@ struct Malten: AsyncParsableCommand {
         let logger = Logger(label: "malten")
         let settings = try Settings(self)
         raiseOpenFilesLimit(logger: logger)
-        Jemalloc.configure(decayMilliseconds: 1000)
         logger.info("allocator jemalloc \(Jemalloc.version); memory budget \(settings.limits.memoryBudget ?? 0) bytes")
 
         let store = Store(limits: settings.limits)

@@ -1,0 +1,1 @@
+// Nothing to call: configuration.c defines `malloc_conf`, which jemalloc reads at start-up.
