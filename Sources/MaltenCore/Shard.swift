@@ -33,7 +33,7 @@ final class Shard: @unchecked Sendable {
     /// Appends `text`, already copied into its block by the caller (off the queue); the shard owns
     /// the block from here on.
     func post(stream name: String, text: String, stored: StoredText) -> Result<Message, StoreError> {
-        queue.sync {
+        onQueue {
             // What this message needs even after every other stream and older message made room.
             let needed = MemoryCost.stream(name: name, capacity: limits.streamCapacity)
                 + StoredText.heapBytes(utf8Count: stored.byteCount)
@@ -55,7 +55,7 @@ final class Shard: @unchecked Sendable {
     }
 
     func create(stream name: String, isPrivate: Bool, ttl: Int) -> Result<CreatedStream, StoreError> {
-        queue.sync {
+        onQueue {
             let now = clock.now()
             if liveStream(name, at: now) != nil { return .failure(.streamExists) }
             guard MemoryCost.stream(name: name, capacity: limits.streamCapacity) <= budget else {
@@ -68,20 +68,20 @@ final class Shard: @unchecked Sendable {
     }
 
     func read(stream name: String, _ query: ReadQuery, _ body: (StoredMessage) -> Void) {
-        queue.sync {
+        onQueue {
             liveStream(name, at: clock.now())?.visit(query, body)
         }
     }
 
     func info(stream name: String) -> StreamInfo? {
-        queue.sync {
+        onQueue {
             liveStream(name, at: clock.now())?.info()
         }
     }
 
     /// This shard's listed streams, the `limit` most recently updated, newest first.
     func listedStreams(limit: Int) -> [StreamInfo] {
-        queue.sync {
+        onQueue {
             let now = clock.now()
             var infos: [StreamInfo] = []
             infos.reserveCapacity(listed.count)
@@ -94,7 +94,7 @@ final class Shard: @unchecked Sendable {
     }
 
     func stats() -> StoreStats {
-        queue.sync {
+        onQueue {
             var stats = StoreStats()
             stats.bytes = bytes
             stats.streams = streams.count
@@ -131,7 +131,7 @@ final class Shard: @unchecked Sendable {
 
     /// The bytes counted from scratch over every stream, for tests of the running count.
     func recount() -> (counted: Int, recounted: Int, streamsByAge: [String]) {
-        queue.sync {
+        onQueue {
             var recounted = 0
             for stream in streams.values {
                 recounted += MemoryCost.stream(name: stream.name, capacity: stream.ring.capacity)
@@ -150,6 +150,16 @@ final class Shard: @unchecked Sendable {
     }
 
     // MARK: Internals (on the queue)
+
+    /// The hop: runs `body` on the queue (on the calling thread when the queue is free) and hands
+    /// back its result. Dispatch's own `sync<T>` is generic across modules and looks up the
+    /// result type's metadata on every call; the plain `sync` below does not.
+    @inline(__always)
+    private func onQueue<T>(_ body: () -> T) -> T {
+        var result: T?
+        queue.sync { result = body() }
+        return result.unsafelyUnwrapped
+    }
 
     /// The stream of that name if it is still alive, with its aged messages dropped; an idle
     /// stream found here is removed at once, so no reader sees what the wheel has yet to reach.

@@ -167,7 +167,7 @@ public final class Store: Sendable {
 
     private func validate(text: String) throws(StoreError) {
         let scalars = text.unicodeScalars
-        if scalars.allSatisfy(\.properties.isWhitespace) { throw .blankMessage }
+        if Self.isBlank(text) { throw .blankMessage }
         // A scalar takes at least one UTF-8 byte: within the limit in bytes is within it in scalars.
         if text.utf8.count <= limits.maxCharacters { return }
         // Count no further than one past the limit.
@@ -176,5 +176,14 @@ public final class Store: Sendable {
             count += 1
             if count > limits.maxCharacters { throw .messageTooLong(limit: limits.maxCharacters) }
         }
+    }
+
+    /// Empty, or only whitespace. An ASCII byte that is not a space settles it without decoding.
+    private static func isBlank(_ text: String) -> Bool {
+        for byte in text.utf8 {
+            if byte >= 0x80 { break }
+            if !(byte == 0x20 || (0x09...0x0D).contains(byte)) { return false }
+        }
+        return text.unicodeScalars.allSatisfy(\.properties.isWhitespace)
     }
 }

@@ -8,6 +8,8 @@ public enum StreamName {
     /// Whether `name` is a valid stream name.
     public static func isValid(_ name: String) -> Bool {
         if name.isEmpty || name == "." || name == ".." { return false }
+        // ASCII names, the common case, without decoding scalars.
+        if name.utf8.count <= maxLength && name.utf8.allSatisfy(isASCIINameByte) { return true }
         var length = 0
         for scalar in name.unicodeScalars {
             length += 1
@@ -27,6 +29,15 @@ public enum StreamName {
             }
         }
         return true
+    }
+
+    private static func isASCIINameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+            true
+        default: false
+        }
     }
 
     /// A fresh name with 128 bits from the system's secure generator, as 32 lowercase hex digits.
