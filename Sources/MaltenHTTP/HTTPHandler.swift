@@ -18,13 +18,17 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let router: Router
     private let maxBodyBytes: Int
     private let deadline: ConnectionDeadline
+    private let allowance: BodyAllowance
+    /// What the body being received has taken from the loop's allowance.
+    private var bodyBytesHeld = 0
     var state = State.idle
     private var needsFlush = false
 
-    init(router: Router, maxBodyBytes: Int, deadlines: ConnectionDeadline.Limits) {
+    init(router: Router, maxBodyBytes: Int, deadlines: ConnectionDeadline.Limits, allowance: BodyAllowance) {
         self.router = router
         self.maxBodyBytes = maxBodyBytes
         self.deadline = ConnectionDeadline(limits: deadlines)
+        self.allowance = allowance
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -38,11 +42,13 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         deadline.stop()
+        releaseBody()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         deadline.stop()
+        releaseBody()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -55,22 +61,26 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 state = .receiving(head, body: nil)
             }
         case (.body(var chunk), .receiving(let head, let body)):
+            guard (body?.readableBytes ?? 0) + chunk.readableBytes <= maxBodyBytes else {
+                refuseBody(context: context, head: head)
+                return
+            }
+            guard allowance.take(chunk.readableBytes) else {
+                refuse(HTTPError(.serviceUnavailable, "Server busy: too many request bodies in flight"), head: head, context: context)
+                return
+            }
+            bodyBytesHeld += chunk.readableBytes
             if var body {
                 state = .idle  // release the buffer's reference before appending, so it is not copied
-                guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
-                    refuseBody(context: context, head: head)
-                    return
-                }
                 body.writeBuffer(&chunk)
                 state = .receiving(head, body: body)
-            } else if chunk.readableBytes > maxBodyBytes {
-                refuseBody(context: context, head: head)
             } else {
                 state = .receiving(head, body: chunk)
             }
         case (.end, .receiving(let head, let body)):
             state = .idle
             deadline.requestEnded(context: context)
+            defer { releaseBody() }
             let response: Response
             do {
                 response = router.respond(to: try Request(head: head, body: body), allocator: context.channel.allocator)
@@ -98,9 +108,19 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// 413 without reading the body: the connection closes once the client has sent it or given up.
     private func refuseBody(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        refuse(HTTPError(.payloadTooLarge, "Request body exceeds \(maxBodyBytes) bytes"), head: head, context: context)
+    }
+
+    /// Answers before the body is in, drops the rest of it, and closes once it has come or timed out.
+    private func refuse(_ error: HTTPError, head: HTTPRequestHead, context: ChannelHandlerContext) {
         state = .discarding
-        let error = HTTPError(.payloadTooLarge, "Request body exceeds \(maxBodyBytes) bytes")
+        releaseBody()
         write(error.response(allocator: context.channel.allocator), for: head, keepAlive: false, context: context)
+    }
+
+    private func releaseBody() {
+        allowance.give(bodyBytesHeld)
+        bodyBytesHeld = 0
     }
 
     func write(_ response: Response, for head: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {

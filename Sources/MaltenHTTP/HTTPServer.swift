@@ -19,13 +19,20 @@ public final class HTTPServer: Service {
         public var maxBodyBytes: Int
         /// Largest request head (request line and headers); past it, 431.
         public var maxHeadBytes: Int
+        /// Request-body bytes all connections together may hold at once (split over the event
+        /// loops); a body that would pass it gets 503. Counts against the memory the process keeps.
+        public var maxBodyBytesInFlight: Int
         var deadlines = ConnectionDeadline.Limits()
 
-        public init(host: String = "0.0.0.0", port: Int = 9090, maxBodyBytes: Int = 64 * 1024, maxHeadBytes: Int = 16 * 1024) {
+        public init(
+            host: String = "0.0.0.0", port: Int = 9090, maxBodyBytes: Int = 64 * 1024, maxHeadBytes: Int = 16 * 1024,
+            maxBodyBytesInFlight: Int = 16 << 20
+        ) {
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
             self.maxHeadBytes = maxHeadBytes
+            self.maxBodyBytesInFlight = maxBodyBytesInFlight
         }
     }
 
@@ -72,6 +79,10 @@ public final class HTTPServer: Service {
     private func bootstrap() -> ServerBootstrap {
         let router = Router(store: store)
         let configuration = configuration
+        let loops = Array(group.makeIterator())
+        let share = max(configuration.maxBodyBytes, configuration.maxBodyBytesInFlight / loops.count)
+        let allowances = Dictionary(
+            uniqueKeysWithValues: loops.map { (ObjectIdentifier($0), BodyAllowance(eventLoop: $0, limit: share)) })
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -80,7 +91,9 @@ public final class HTTPServer: Service {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel.pipeline.syncOperations, router: router, configuration: configuration)
+                    try Self.configure(
+                        channel.pipeline.syncOperations, router: router, configuration: configuration,
+                        allowance: allowances[ObjectIdentifier(channel.eventLoop)]!)
                 }
             }
     }
@@ -90,7 +103,8 @@ public final class HTTPServer: Service {
     /// handler in the chain is a hop for every request part). Response headers are the server's own constants (no
     /// client input), so NIO's outbound header validation is left out of the write path.
     static func configure(
-        _ pipeline: ChannelPipeline.SynchronousOperations, router: Router, configuration: Configuration
+        _ pipeline: ChannelPipeline.SynchronousOperations, router: Router, configuration: Configuration,
+        allowance: BodyAllowance
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderFieldSize = configuration.maxHeadBytes
@@ -100,6 +114,8 @@ public final class HTTPServer: Service {
             withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
         try pipeline.addHandler(
-            HTTPHandler(router: router, maxBodyBytes: configuration.maxBodyBytes, deadlines: configuration.deadlines))
+            HTTPHandler(
+                router: router, maxBodyBytes: configuration.maxBodyBytes, deadlines: configuration.deadlines,
+                allowance: allowance))
     }
 }

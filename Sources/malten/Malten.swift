@@ -59,9 +59,13 @@ struct Malten: AsyncParsableCommand {
 
         let store = Store(limits: settings.limits)
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: usableCores())
+        // Request bodies in flight are held to a twentieth of the budget (at least 1 MiB), so the
+        // process stays within the budget plus its idle size plus 10% under any load.
+        let bodies = max(1 << 20, (settings.limits.memoryBudget ?? Int.max / 20) / 20)
         let server = HTTPServer(
-            store: store, configuration: .init(host: settings.host, port: settings.port), logger: logger,
-            group: loops)
+            store: store,
+            configuration: .init(host: settings.host, port: settings.port, maxBodyBytesInFlight: bodies),
+            logger: logger, group: loops)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)],

@@ -12,13 +12,23 @@ import Testing
     let loop: EmbeddedEventLoop
     let store = Store(shardCount: 2, clock: ManualClock(), expiryInterval: nil)
 
+    let allowance: BodyAllowance
+
     init() throws {
         loop = EmbeddedEventLoop()
-        channel = EmbeddedChannel(loop: loop)
+        allowance = BodyAllowance(eventLoop: loop, limit: 1500)
+        channel = try Self.connection(loop: loop, store: store, allowance: allowance)
+    }
+
+    /// A connection's pipeline as the server builds it, on `loop`.
+    static func connection(loop: EmbeddedEventLoop, store: Store, allowance: BodyAllowance) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(loop: loop)
         var configuration = HTTPServer.Configuration(maxBodyBytes: 1024, maxHeadBytes: 2048)
         configuration.deadlines = .init(firstHead: .seconds(10), keepAliveIdle: .seconds(60), body: .seconds(30))
-        try HTTPServer.configure(channel.pipeline.syncOperations, router: Router(store: store), configuration: configuration)
+        try HTTPServer.configure(
+            channel.pipeline.syncOperations, router: Router(store: store), configuration: configuration, allowance: allowance)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return channel
     }
 
     /// Sends raw bytes and returns everything the server wrote back.
@@ -109,6 +119,31 @@ import Testing
         loop.advanceTime(by: .seconds(30))
         #expect(!channel.isActive)
         #expect(store.stats().messages == 0)
+    }
+
+    @Test func bodiesInFlightShareOneBoundPerLoop() throws {
+        // Two connections on one loop, allowance 1500 bytes: the first holds 1000 unfinished bytes.
+        let other = try Self.connection(loop: loop, store: store, allowance: allowance)
+        let head = "POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1005\r\n\r\n"
+        let part = "text=" + String(repeating: "a", count: 995)
+        try channel.writeInbound(ByteBuffer(string: head + part))
+        #expect(allowance.inFlight == 1000)
+        try other.writeInbound(ByteBuffer(string: head + part))
+        loop.run()
+        var refused = ""
+        while let chunk = try other.readOutbound(as: ByteBuffer.self) { refused += String(buffer: chunk) }
+        #expect(statusLines(refused) == ["HTTP/1.1 503 Service Unavailable"])
+        #expect(allowance.inFlight == 1000)
+        // The first body completes and is stored; its bytes go back.
+        #expect(statusLines(try exchange("aaaaa")) == ["HTTP/1.1 200 OK"])
+        #expect(allowance.inFlight == 0)
+        #expect(store.stats().messages == 1)
+        // A connection that dies mid-body gives its bytes back too.
+        let third = try Self.connection(loop: loop, store: store, allowance: allowance)
+        try third.writeInbound(ByteBuffer(string: head + part))
+        #expect(allowance.inFlight == 1000)
+        _ = try? third.close().wait()
+        #expect(allowance.inFlight == 0)
     }
 
     @Test func connectionCloseIsHonoured() throws {
