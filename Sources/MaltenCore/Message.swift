@@ -12,6 +12,11 @@ public struct Message: Sendable, Equatable {
         self.created = created
         self.stream = stream
     }
+
+    /// A copy of a lent message.
+    init(_ stored: StoredMessage, stream: String) {
+        self.init(id: stored.id, text: String(decoding: stored.text, as: UTF8.self), created: stored.created, stream: stream)
+    }
 }
 
 /// A stored message lent to a reader for the length of one `Store.read` call: the text is the

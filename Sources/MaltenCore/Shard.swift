@@ -19,6 +19,7 @@ final class Shard: @unchecked Sendable {
     /// This shard's share of the store's memory budget.
     private let budget: Int
     private var random = SecureRandomPool()
+    private var nextSubscriptionID: UInt64 = 0
 
     init(index: Int, limits: Limits, budget: Int, clock: any WallClock) {
         self.queue = DispatchQueue(label: "malten.shard.\(index)")
@@ -49,8 +50,11 @@ final class Shard: @unchecked Sendable {
             if !stream.append(slot) { messageCount += 1 }
             bytes += stream.bytes - before
             byAge.touch(stream)
+            if stream.wheelPosition == nil { schedule(stream, deadline: stream.nextDeadline) }
             enforceBudget(keeping: stream)
-            return .success(Message(id: slot.id, text: text, created: slot.created, stream: stream.name))
+            let message = Message(id: slot.id, text: text, created: slot.created, stream: stream.name)
+            for (_, subscriber) in stream.subscribers { subscriber.receive(.message(message)) }
+            return .success(message)
         }
     }
 
@@ -65,6 +69,56 @@ final class Shard: @unchecked Sendable {
             enforceBudget(keeping: stream)
             return .success(CreatedStream(name: name, isPrivate: isPrivate, ttl: ttl))
         }
+    }
+
+    /// Replays what `since` asks for (after a `gap` event when something after it was dropped), adds
+    /// the subscriber, and tells every subscriber of the stream, the new one included, that it
+    /// connected: all in one hop, so nothing is missed or repeated between replay and live.
+    func subscribe(
+        stream name: String, since: Int64?, capacity: Int, subscriber: any StreamSubscriber
+    ) -> Result<Subscription, StoreError> {
+        onQueue {
+            guard MemoryCost.stream(name: name, capacity: limits.streamCapacity) <= budget else {
+                return .failure(.overBudget)
+            }
+            let now = clock.now()
+            let stream = liveStream(name, at: now)
+                ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
+            enforceBudget(keeping: stream)
+            if let since {
+                if stream.droppedMark > since {
+                    subscriber.receive(.gap(stream: name, from: since, oldest: stream.ring.first?.created ?? 0))
+                }
+                stream.visit(.since(since, limit: capacity)) { stored in
+                    subscriber.receive(.message(Message(stored, stream: name)))
+                }
+            }
+            nextSubscriptionID += 1
+            stream.subscribers.append((nextSubscriptionID, subscriber))
+            observerCount += 1
+            announce(.connect, on: stream, at: now)
+            return .success(Subscription(stream: name, id: nextSubscriptionID))
+        }
+    }
+
+    /// Ends a subscription and tells the stream's remaining subscribers; a no-op when it has ended.
+    func unsubscribe(_ subscription: Subscription) {
+        onQueue {
+            guard let stream = streams[subscription.stream],
+                let index = stream.subscribers.firstIndex(where: { $0.id == subscription.id })
+            else { return }
+            stream.subscribers.remove(at: index)
+            observerCount -= 1
+            let now = clock.now()
+            announce(.close, on: stream, at: now)
+            // Without subscribers the stream may expire again: make sure the wheel will look.
+            if stream.observers == 0 { schedule(stream, deadline: max(stream.nextDeadline, now + 1)) }
+        }
+    }
+
+    private func announce(_ change: Presence.Change, on stream: StreamState, at now: Int64) {
+        let presence = Presence(id: .random(using: &random), change: change, created: now, stream: stream.name)
+        for (_, subscriber) in stream.subscribers { subscriber.receive(.presence(presence)) }
     }
 
     func read(stream name: String, _ query: ReadQuery, _ body: (StoredMessage) -> Void) {
@@ -114,7 +168,11 @@ final class Shard: @unchecked Sendable {
                 remove(stream)
             } else {
                 dropExpiredMessages(of: stream, at: now)
-                schedule(stream, deadline: max(stream.nextDeadline, now + 1))
+                // A stream kept alive only by its subscribers needs the wheel again once it holds a
+                // message (posting files it) or loses its last subscriber (unsubscribing files it).
+                if stream.observers == 0 || !stream.ring.isEmpty {
+                    schedule(stream, deadline: max(stream.nextDeadline, now + 1))
+                }
             }
         }
     }
@@ -222,6 +280,9 @@ final class Shard: @unchecked Sendable {
         byAge.unlink(stream)
         messageCount -= stream.ring.count
         observerCount -= stream.observers
+        // Only the budget removes a stream that has subscribers: tell them, and let them go.
+        for (_, subscriber) in stream.subscribers { subscriber.receive(.evicted(stream: stream.name)) }
+        stream.subscribers.removeAll()
         bytes -= stream.bytes
         wheel.cancel(stream)  // the last reference: the stream, its ring and its texts are freed now
     }

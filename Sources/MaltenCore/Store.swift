@@ -102,10 +102,7 @@ public final class Store: Sendable {
     /// A limit above the stream capacity counts as the capacity.
     public func read(stream: String, _ query: ReadQuery) -> [Message] {
         var messages: [Message] = []
-        read(stream: stream, query) { stored in
-            messages.append(
-                Message(id: stored.id, text: String(decoding: stored.text, as: UTF8.self), created: stored.created, stream: stream))
-        }
+        read(stream: stream, query) { messages.append(Message($0, stream: stream)) }
         return messages
     }
 
@@ -123,6 +120,26 @@ public final class Store: Sendable {
             case .id: query
             }
         shard(for: stream).read(stream: stream, clamped, body)
+    }
+
+    /// Subscribes to `stream`, creating it (unlisted, default TTL) if it does not exist. With `since`,
+    /// first replays what the stream still holds after that position, in order, preceded by a
+    /// `gap` event when something after it was dropped; then every subscriber, this one included,
+    /// gets a `connect` presence event, and live messages follow as they are posted. Replay and
+    /// hand-over happen in one hop on the stream's shard: nothing is missed or repeated.
+    /// - Throws: `StoreError.invalidStreamName`, or `overBudget` when even an empty stream cannot fit.
+    public func subscribe(
+        stream: String, since: Int64? = nil, subscriber: any StreamSubscriber
+    ) throws(StoreError) -> Subscription {
+        guard StreamName.isValid(stream) else { throw .invalidStreamName }
+        return try shard(for: stream).subscribe(
+            stream: stream, since: since, capacity: limits.streamCapacity, subscriber: subscriber
+        ).get()
+    }
+
+    /// Ends a subscription: the stream's other subscribers get a `close` presence event.
+    public func unsubscribe(_ subscription: Subscription) {
+        shard(for: subscription.stream).unsubscribe(subscription)
     }
 
     /// One stream's entry, listed or not; nil when there is none.

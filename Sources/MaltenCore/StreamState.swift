@@ -12,8 +12,9 @@ final class StreamState: TimingWheelItem {
     var lastCreated: Int64 = 0
     /// The newest `created` ever dropped (FIFO or TTL); a reader positioned before it missed something.
     var droppedMark: Int64 = 0
-    /// Live subscriptions; a stream with observers does not expire.
-    var observers = 0
+    /// Live subscriptions, in the order they came; a stream with subscribers does not expire.
+    var subscribers: [(id: UInt64, subscriber: any StreamSubscriber)] = []
+    var observers: Int { subscribers.count }
     /// Where the shard's timing wheel holds this stream (one entry at most).
     var wheelPosition: WheelPosition?
     private(set) var ring: Ring
