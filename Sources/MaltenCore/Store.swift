@@ -41,6 +41,12 @@ public final class Store: Sendable {
     ) {
         precondition(shardCount >= 1)
         self.limits = limits
+        // Each shard's share of the budget must hold a few streams; a small budget gets fewer shards.
+        var shardCount = shardCount
+        if let budget = limits.memoryBudget {
+            let stream = MemoryCost.stream(name: "", capacity: limits.streamCapacity)
+            shardCount = max(1, min(shardCount, budget / (4 * stream)))
+        }
         let share = limits.memoryBudget.map { $0 / shardCount } ?? Int.max
         self.shards = (0..<shardCount).map { Shard(index: $0, limits: limits, budget: share, clock: clock) }
         if let expiryInterval {
@@ -92,8 +98,10 @@ public final class Store: Sendable {
         }
         while true {  // a 128-bit name collides practically never, but a collision must not fail
             let name = StreamName.random()
-            if case .success(let created) = shard(for: name).create(stream: name, isPrivate: isPrivate, ttl: ttl) {
-                return created
+            switch shard(for: name).create(stream: name, isPrivate: isPrivate, ttl: ttl) {
+            case .success(let created): return created
+            case .failure(.streamExists): continue
+            case .failure(let error): throw error
             }
         }
     }

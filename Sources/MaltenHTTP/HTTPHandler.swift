@@ -80,7 +80,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.end, .receiving(let head, let body)):
             state = .idle
             deadline.requestEnded(context: context)
-            defer { releaseBody() }
+            // Before writing: the write may hand this handler the next pipelined request at once.
+            releaseBody()
             let response: Response
             do {
                 response = router.respond(to: try Request(head: head, body: body), allocator: context.channel.allocator)

@@ -45,7 +45,7 @@ struct Routes {
             query = .older(limit: limit, before: last)
         }
         // Encoded straight from the ring, inside the shard's hop.
-        var body = allocator.buffer(capacity: 2 + min(limit, store.limits.streamCapacity) * 200)
+        var body = allocator.buffer(capacity: 2 + min(limit, 25) * 200)  // grows as needed
         body.writeInteger(UInt8(ascii: "["))
         var first = true
         store.read(stream: stream, query) { message in

@@ -62,9 +62,13 @@ struct Malten: AsyncParsableCommand {
         // Request bodies in flight are held to a twentieth of the budget (at least 1 MiB), so the
         // process stays within the budget plus its idle size plus 10% under any load.
         let bodies = max(1 << 20, (settings.limits.memoryBudget ?? Int.max / 20) / 20)
+        // A form body carries a message of `maxCharacters` scalars: up to 4 UTF-8 bytes each, up to
+        // 3 characters each once percent-encoded, plus the other parameters.
+        let maxBody = max(64 << 10, settings.limits.maxCharacters * 12 + 4096)
         let server = HTTPServer(
             store: store,
-            configuration: .init(host: settings.host, port: settings.port, maxBodyBytesInFlight: bodies),
+            configuration: .init(
+                host: settings.host, port: settings.port, maxBodyBytes: maxBody, maxBodyBytesInFlight: bodies),
             logger: logger, group: loops)
         let group = ServiceGroup(
             configuration: .init(
@@ -100,6 +104,10 @@ struct Settings {
             throw ValidationError(error.description)
         }
         limits = Limits(streamCapacity: capacity, maxCharacters: maxChars, defaultTTL: ttl, memoryBudget: budget.bytes)
+        let oneStream = 256 + capacity * 32
+        guard budget.bytes >= oneStream else {
+            throw ValidationError("memory budget \(budget.bytes) bytes cannot hold one stream of \(capacity) messages (\(oneStream) bytes)")
+        }
     }
 }
 

@@ -120,3 +120,21 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct SmallBudgetTests {
+    @Test func aSmallBudgetGetsFewerShardsNotRefusals() throws {
+        // 500 000 bytes over 32 shards would leave each less than one 33 KiB stream.
+        let store = Store(limits: Limits(memoryBudget: 500_000), shardCount: 32, expiryInterval: nil)
+        #expect(store.shardCount == 3)
+        for i in 0..<40 { _ = try store.post(stream: "s\(i)", text: "hello") }
+        #expect(store.stats().bytes <= 500_000)
+        #expect(store.stats().streams >= 10)
+        let random = try store.create(stream: nil, isPrivate: true, ttl: nil)
+        #expect(store.info(stream: random.name) != nil)
+    }
+
+    @Test func anUnnamedStreamThatCannotFitIsRefusedNotRetriedForever() {
+        let store = Store(limits: Limits(memoryBudget: 1000), shardCount: 4, expiryInterval: nil)
+        #expect(throws: StoreError.overBudget) { try store.create(stream: nil, isPrivate: true, ttl: nil) }
+    }
+}
