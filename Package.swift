@@ -20,11 +20,19 @@ let package = Package(
     targets: [
         // The store: sharded stream maps, rings, the timing wheel. Standard library and Dispatch only.
         .target(name: "MaltenCore"),
+        // Malten's JSON, written straight into ByteBuffers; shared by the frontends.
+        .target(name: "MaltenJSON", dependencies: ["MaltenCore", .product(name: "NIOCore", package: "swift-nio")]),
+        // The stdin/stdout frontend: JSON Lines over MaltenCore.
+        .target(
+            name: "MaltenStdio",
+            dependencies: ["MaltenCore", "MaltenJSON", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // The HTTP frontend: SwiftNIO channel handlers over MaltenCore.
         .target(
             name: "MaltenHTTP",
             dependencies: [
                 "MaltenCore",
+                "MaltenJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -43,6 +51,7 @@ let package = Package(
                 "MaltenJemalloc",
                 "MaltenCore",
                 "MaltenHTTP",
+                "MaltenStdio",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -74,6 +83,7 @@ let package = Package(
             dependencies: [
                 "MaltenCore",
                 "MaltenHTTP",
+                "MaltenJSON",
                 "MaltenTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

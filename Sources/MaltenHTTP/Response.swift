@@ -1,4 +1,5 @@
 import MaltenCore
+import MaltenJSON
 import NIOCore
 import NIOHTTP1
 
@@ -37,14 +38,9 @@ struct HTTPError: Error {
         self.headers = headers
     }
 
-    /// The status each of the store's refusals maps to.
+    /// One of the store's refusals, with the status every frontend gives it.
     init(_ error: StoreError) {
-        switch error {
-        case .blankMessage, .invalidStreamName, .invalidTTL: self.init(.badRequest, error.message)
-        case .messageTooLong: self.init(.payloadTooLarge, error.message)
-        case .streamExists: self.init(.conflict, error.message)
-        case .overBudget: self.init(.serviceUnavailable, error.message)
-        }
+        self.init(HTTPResponseStatus(statusCode: error.status), error.message)
     }
 
     func response(allocator: ByteBufferAllocator) -> Response {

@@ -1,4 +1,5 @@
 import MaltenCore
+import MaltenJSON
 import NIOCore
 
 /// The handlers of Malten's API for one request: read parameters, make one store call, encode JSON.

@@ -3,6 +3,7 @@ import Logging
 import MaltenCore
 import MaltenHTTP
 import MaltenJemalloc
+import MaltenStdio
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -13,7 +14,8 @@ import Glibc
 import Darwin
 #endif
 
-/// `malten`: serves Malten's HTTP API (the default), keeping everything in memory.
+/// `malten`: serves Malten's HTTP API (the default, `malten serve`) or speaks JSON Lines on
+/// stdin/stdout (`malten stdio`), keeping everything in memory.
 @main
 struct Malten: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,8 +24,15 @@ struct Malten: AsyncParsableCommand {
         discussion: """
             Every option can also be set by the environment variable named beside it; the option wins.
             Nothing is ever written to disk: streams live in memory and vanish after their TTL.
-            """
+            """,
+        subcommands: [Serve.self, Stdio.self],
+        defaultSubcommand: Serve.self
     )
+}
+
+/// `malten serve`: the HTTP API on port 9090.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve Malten's HTTP API (the default).")
 
     @Option(help: "Address to listen on (MALTEN_HOST). Default 0.0.0.0.")
     var host: String?
@@ -31,6 +40,66 @@ struct Malten: AsyncParsableCommand {
     @Option(help: "Port to listen on; 0 picks a free one (MALTEN_PORT). Default 9090.")
     var port: Int?
 
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "malten")
+        let environment = Environment()
+        let limits = try store.limits(environment)
+        let host = host ?? environment["MALTEN_HOST"] ?? "0.0.0.0"
+        let port = try port ?? environment.integer("MALTEN_PORT") ?? 9090
+        guard (0...65535).contains(port) else { throw ValidationError("port must be 0...65535") }
+        raiseOpenFilesLimit(logger: logger)
+        logger.info("allocator jemalloc \(Jemalloc.version); memory budget \(limits.memoryBudget ?? 0) bytes")
+
+        let store = Store(limits: limits)
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: usableCores())
+        // Request bodies in flight are held to a twentieth of the budget (at least 1 MiB), so the
+        // process stays within the budget plus its idle size plus 10% under any load.
+        let bodies = max(1 << 20, (limits.memoryBudget ?? Int.max / 20) / 20)
+        let server = HTTPServer(
+            store: store,
+            configuration: .init(
+                host: host, port: port, maxBodyBytes: limits.maxRequestBytes, maxBodyBytesInFlight: bodies),
+            logger: logger, group: loops)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+/// `malten stdio`: JSON Lines on stdin and stdout, for pipelines and scripts.
+struct Stdio: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Speak JSON Lines: one request per line on stdin, answers and events on stdout.")
+
+    @Option(help: "Events a subscription may fall behind stdout before it is ended with lagged (MALTEN_SUBSCRIBER_QUEUE). Default 1024.")
+    var subscriberQueue: Int?
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let environment = Environment()
+        let limits = try store.limits(environment)
+        let queue = try subscriberQueue ?? environment.integer("MALTEN_SUBSCRIBER_QUEUE") ?? 1024
+        guard queue >= 1 else { throw ValidationError("subscriber queue must be at least 1") }
+        StdioFrontend(
+            store: Store(limits: limits), maxLineBytes: limits.maxRequestBytes, subscriberQueue: queue
+        ).run()
+    }
+}
+
+/// The store's settings, shared by every frontend: each option, else its environment variable,
+/// else the default.
+struct StoreOptions: ParsableArguments {
     @Option(help: "Messages per stream, FIFO (MALTEN_STREAM_CAPACITY). Default 1024.")
     var streamCapacity: Int?
 
@@ -46,69 +115,31 @@ struct Malten: AsyncParsableCommand {
         """)
     var memoryBudget: String?
 
-    func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
-        let logger = Logger(label: "malten")
-        let settings = try Settings(self)
-        raiseOpenFilesLimit(logger: logger)
-        logger.info("allocator jemalloc \(Jemalloc.version); memory budget \(settings.limits.memoryBudget ?? 0) bytes")
-
-        let store = Store(limits: settings.limits)
-        let loops = MultiThreadedEventLoopGroup(numberOfThreads: usableCores())
-        // Request bodies in flight are held to a twentieth of the budget (at least 1 MiB), so the
-        // process stays within the budget plus its idle size plus 10% under any load.
-        let bodies = max(1 << 20, (settings.limits.memoryBudget ?? Int.max / 20) / 20)
-        // A form body carries a message of `maxCharacters` scalars: up to 4 UTF-8 bytes each, up to
-        // 3 characters each once percent-encoded, plus the other parameters.
-        let maxBody = max(64 << 10, settings.limits.maxCharacters * 12 + 4096)
-        let server = HTTPServer(
-            store: store,
-            configuration: .init(
-                host: settings.host, port: settings.port, maxBodyBytes: maxBody, maxBodyBytesInFlight: bodies),
-            logger: logger, group: loops)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: server)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
-    }
-}
-
-/// The settings of one run: each option, else its environment variable, else the default.
-struct Settings {
-    var host: String
-    var port: Int
-    var limits: Limits
-
-    init(_ options: Malten) throws {
-        let environment = Environment()
-        host = options.host ?? environment["MALTEN_HOST"] ?? "0.0.0.0"
-        port = try options.port ?? environment.integer("MALTEN_PORT") ?? 9090
-        let capacity = try options.streamCapacity ?? environment.integer("MALTEN_STREAM_CAPACITY") ?? 1024
-        let maxChars = try options.maxChars ?? environment.integer("MALTEN_MAX_CHARS") ?? 1024
-        let ttl = try options.ttl ?? environment.integer("MALTEN_TTL") ?? 1024
-        guard (0...65535).contains(port) else { throw ValidationError("port must be 0...65535") }
+    func limits(_ environment: Environment) throws -> Limits {
+        let capacity = try streamCapacity ?? environment.integer("MALTEN_STREAM_CAPACITY") ?? 1024
+        let maxChars = try maxChars ?? environment.integer("MALTEN_MAX_CHARS") ?? 1024
+        let ttl = try ttl ?? environment.integer("MALTEN_TTL") ?? 1024
         guard capacity >= 1 else { throw ValidationError("stream capacity must be at least 1") }
         guard maxChars >= 1 else { throw ValidationError("max chars must be at least 1") }
         guard (1...86_400).contains(ttl) else { throw ValidationError("ttl must be 1...86400 seconds") }
-        let budgetText = options.memoryBudget ?? environment["MALTEN_MEMORY_BUDGET"]
         let budget: MemoryBudget
         do {
-            budget = try budgetText.map(MemoryBudget.init) ?? .default
+            budget = try (memoryBudget ?? environment["MALTEN_MEMORY_BUDGET"]).map(MemoryBudget.init) ?? .default
         } catch {
             throw ValidationError(error.description)
         }
-        limits = Limits(streamCapacity: capacity, maxCharacters: maxChars, defaultTTL: ttl, memoryBudget: budget.bytes)
         let oneStream = 256 + capacity * 32
         guard budget.bytes >= oneStream else {
             throw ValidationError("memory budget \(budget.bytes) bytes cannot hold one stream of \(capacity) messages (\(oneStream) bytes)")
         }
+        return Limits(streamCapacity: capacity, maxCharacters: maxChars, defaultTTL: ttl, memoryBudget: budget.bytes)
     }
+}
+
+extension Limits {
+    /// The largest request a frontend reads: a message of `maxCharacters` scalars takes up to 4
+    /// UTF-8 bytes each, up to 3 characters each once escaped, plus the other parameters.
+    var maxRequestBytes: Int { max(64 << 10, maxCharacters * 12 + 4096) }
 }
 
 /// The process environment, read once.

@@ -1,6 +1,6 @@
 import Foundation
 import MaltenCore
-@testable import MaltenHTTP
+import MaltenJSON
 import NIOCore
 import Testing
 

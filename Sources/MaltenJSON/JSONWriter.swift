@@ -3,44 +3,44 @@ import NIOCore
 
 /// Writes JSON bytes into memory the caller has reserved (see `ByteBuffer.writeJSON`): no
 /// intermediate strings, no Codable, one capacity check per value rather than per byte.
-struct JSONWriter {
+public struct JSONWriter {
     private let base: UnsafeMutableRawPointer
-    private(set) var count = 0
+    public private(set) var count = 0
 
-    init(_ base: UnsafeMutableRawPointer) {
+    public init(_ base: UnsafeMutableRawPointer) {
         self.base = base
     }
 
     /// The most bytes `string(_:)` can write for a string of `utf8Count` bytes (every byte `\u00XX`).
-    static func stringBound(_ utf8Count: Int) -> Int { 2 + 6 * utf8Count }
+    public static func stringBound(_ utf8Count: Int) -> Int { 2 + 6 * utf8Count }
 
     @inline(__always)
-    mutating func byte(_ byte: UInt8) {
+    public mutating func byte(_ byte: UInt8) {
         base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
         count += 1
     }
 
     @inline(__always)
-    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func raw(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         (base + count).copyMemory(from: source, byteCount: bytes.count)
         count += bytes.count
     }
 
     @inline(__always)
-    mutating func raw(_ text: StaticString) {
+    public mutating func raw(_ text: StaticString) {
         raw(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// `value` as a JSON string. Escapes what JSON requires, plus `<`, `>`, `&`, U+2028 and U+2029
     /// as Go's `encoding/json` does, so the output is safe inside HTML and JavaScript.
-    mutating func string(_ value: String) {
+    public mutating func string(_ value: String) {
         var value = value
         value.withUTF8 { string(utf8: UnsafeRawBufferPointer($0)) }
     }
 
     /// Valid UTF-8 bytes as a JSON string, escaped as `string(_:)` does.
-    mutating func string(utf8 bytes: UnsafeRawBufferPointer) {
+    public mutating func string(utf8 bytes: UnsafeRawBufferPointer) {
         byte(UInt8(ascii: "\""))
         escape(bytes)
         byte(UInt8(ascii: "\""))
@@ -106,9 +106,9 @@ struct JSONWriter {
     }
 
     /// The most bytes `decimal` writes.
-    static var decimalBound: Int { 20 }
+    public static var decimalBound: Int { 20 }
 
-    mutating func decimal(_ value: Int64) {
+    public mutating func decimal(_ value: Int64) {
         if value < 0 { byte(UInt8(ascii: "-")) }
         var rest = value.magnitude
         var digits = 1
@@ -125,18 +125,18 @@ struct JSONWriter {
     }
 
     /// The 36-character UUID form.
-    mutating func uuid(_ id: MessageID) {
+    public mutating func uuid(_ id: MessageID) {
         id.write { byte($0) }
     }
 
-    static func hexDigit(_ nibble: UInt8) -> UInt8 {
+    public static func hexDigit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? nibble + 48 : nibble + 87
     }
 }
 
 extension ByteBuffer {
     /// Reserves `bound` bytes and lets `body` write at most that many.
-    mutating func writeJSON(bound: Int, _ body: (inout JSONWriter) -> Void) {
+    public mutating func writeJSON(bound: Int, _ body: (inout JSONWriter) -> Void) {
         writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory in
             var writer = JSONWriter(memory.baseAddress!)
             body(&writer)
@@ -146,7 +146,7 @@ extension ByteBuffer {
     }
 
     /// `{"Id":…,"Text":…,"Type":"message","Created":"…","Stream":…,"Metadata":null}`: Malten's message object.
-    mutating func writeMessage(_ message: Message) {
+    public mutating func writeMessage(_ message: Message) {
         var text = message.text
         text.withUTF8 { text in
             writeMessage(StoredMessage(id: message.id, created: message.created, text: UnsafeRawBufferPointer(text)), stream: message.stream)
@@ -154,7 +154,7 @@ extension ByteBuffer {
     }
 
     /// The message object of a stored message, straight from the ring's bytes.
-    mutating func writeMessage(_ message: StoredMessage, stream: String) {
+    public mutating func writeMessage(_ message: StoredMessage, stream: String) {
         let bound = 128 + JSONWriter.stringBound(message.text.count) + JSONWriter.stringBound(stream.utf8.count)
         writeJSON(bound: bound) { json in
             json.raw("{\"Id\":\"")
@@ -170,7 +170,7 @@ extension ByteBuffer {
     }
 
     /// A JSON array of message objects.
-    mutating func writeMessages(_ messages: [Message]) {
+    public mutating func writeMessages(_ messages: [Message]) {
         writeInteger(UInt8(ascii: "["))
         for (index, message) in messages.enumerated() {
             if index > 0 { writeInteger(UInt8(ascii: ",")) }
@@ -180,7 +180,7 @@ extension ByteBuffer {
     }
 
     /// `{"NAME":{"Id":…,"Updated":…,"TTL":…,"Observers":…,"Private":…},…}`: Malten's stream listing.
-    mutating func writeStreams(_ streams: [StreamInfo]) {
+    public mutating func writeStreams(_ streams: [StreamInfo]) {
         writeInteger(UInt8(ascii: "{"))
         for (index, stream) in streams.enumerated() {
             writeJSON(bound: 128 + 2 * JSONWriter.stringBound(stream.name.utf8.count) + 3 * JSONWriter.decimalBound) { json in
@@ -201,7 +201,7 @@ extension ByteBuffer {
     }
 
     /// `{"stream":…,"private":…,"ttl":…}`: what `POST /streams` made.
-    mutating func writeCreatedStream(_ created: CreatedStream) {
+    public mutating func writeCreatedStream(_ created: CreatedStream) {
         writeJSON(bound: 64 + JSONWriter.stringBound(created.name.utf8.count)) { json in
             json.raw("{\"stream\":")
             json.string(created.name)
@@ -212,7 +212,7 @@ extension ByteBuffer {
     }
 
     /// `{"streams":…,"listed":…,"messages":…,"bytes":…,"budget":…,"subscribers":…}`; budget is null when unbounded.
-    mutating func writeStats(_ stats: StoreStats) {
+    public mutating func writeStats(_ stats: StoreStats) {
         writeJSON(bound: 128 + 6 * JSONWriter.decimalBound) { json in
             json.raw("{\"streams\":")
             json.decimal(Int64(stats.streams))
@@ -231,7 +231,7 @@ extension ByteBuffer {
     }
 
     /// `{"error":"…"}`
-    mutating func writeError(_ message: String) {
+    public mutating func writeError(_ message: String) {
         writeJSON(bound: 16 + JSONWriter.stringBound(message.utf8.count)) { json in
             json.raw("{\"error\":")
             json.string(message)
