@@ -75,6 +75,17 @@ let package = Package(
             dependencies: ["MaltenBench", "MaltenCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "MaltenBenchTests", dependencies: ["malten-bench"]),
+        // The contract's behaviours, run through both frontends (HTTP and the `malten stdio` executable).
+        .testTarget(
+            name: "MaltenFrontendTests",
+            dependencies: [
+                "malten", "MaltenCore", "MaltenHTTP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // A clock that moves by hand, for the tests and the benchmark.
         .target(name: "MaltenTestSupport", dependencies: ["MaltenCore"]),
         .testTarget(name: "MaltenCoreTests", dependencies: ["MaltenCore", "MaltenTestSupport"]),

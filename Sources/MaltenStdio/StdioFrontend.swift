@@ -22,21 +22,17 @@ public final class StdioFrontend: @unchecked Sendable {
     private let input: Int32
     private let output: StdioOutput
     private let maxLineBytes: Int
-    private let subscriberQueue: Int
     private let decoder = JSONDecoder()
     /// Live subscriptions by their number; touched only on the output queue.
     private var subscriptions: [Int: Subscription] = [:]
     private var subscriberCount = 0
 
-    /// - Parameters:
-    ///   - maxLineBytes: a longer line is refused (413) without being held whole.
-    ///   - subscriberQueue: events a subscription may fall behind stdout before it gets `lagged`.
-    public init(store: Store, input: Int32 = 0, output: Int32 = 1, maxLineBytes: Int = 64 << 10, subscriberQueue: Int = 1024) {
+    /// - Parameter maxLineBytes: a longer line is refused (413) without being held whole.
+    public init(store: Store, input: Int32 = 0, output: Int32 = 1, maxLineBytes: Int = 64 << 10) {
         self.store = store
         self.input = input
         self.output = StdioOutput(descriptor: output)
         self.maxLineBytes = maxLineBytes
-        self.subscriberQueue = subscriberQueue
     }
 
     /// Serves until end of input; then ends every subscription and writes what is pending.
@@ -218,12 +214,7 @@ public final class StdioFrontend: @unchecked Sendable {
         if let since = request.since?.value, since < 0 { throw StdioError(400, "Invalid since: expected an integer of at least 0") }
         subscriberCount += 1
         let number = subscriberCount
-        let subscriber = StdioSubscriber(
-            number: number, stream: stream, output: output, queueLimit: subscriberQueue
-        ) { [weak self] lagging in
-            guard let self, let subscription = self.subscriptions.removeValue(forKey: lagging.number) else { return }
-            self.store.unsubscribe(subscription)
-        }
+        let subscriber = StdioSubscriber(number: number, output: output)
         // The answer first: the replay and the connect event are queued behind it.
         ok(request.rid) { $0.writeString("{\"sub\":\(number)}") }
         do {

@@ -81,19 +81,12 @@ struct Stdio: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Speak JSON Lines: one request per line on stdin, answers and events on stdout.")
 
-    @Option(help: "Events a subscription may fall behind stdout before it is ended with lagged (MALTEN_SUBSCRIBER_QUEUE). Default 1024.")
-    var subscriberQueue: Int?
-
     @OptionGroup var store: StoreOptions
 
     func run() throws {
         let environment = Environment()
         let limits = try store.limits(environment)
-        let queue = try subscriberQueue ?? environment.integer("MALTEN_SUBSCRIBER_QUEUE") ?? 1024
-        guard queue >= 1 else { throw ValidationError("subscriber queue must be at least 1") }
-        StdioFrontend(
-            store: Store(limits: limits), maxLineBytes: limits.maxRequestBytes, subscriberQueue: queue
-        ).run()
+        StdioFrontend(store: Store(limits: limits), maxLineBytes: limits.maxRequestBytes).run()
     }
 }
 

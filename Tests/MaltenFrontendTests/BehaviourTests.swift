@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+
+/// The contract's behaviours, written once and run through every frontend.
+@Suite struct BehaviourTests {
+    func with(_ frontend: Frontend, _ body: (any FrontendDriver) async throws -> Void) async throws {
+        let driver = try await frontend.start()
+        do {
+            try await body(driver)
+        } catch {
+            try? await driver.close()
+            throw error
+        }
+        try await driver.close()
+    }
+
+    @Test(arguments: Frontend.allCases)
+    func postThenGet(_ frontend: Frontend) async throws {
+        try await with(frontend) { api in
+            let posted = try await api.call(Call("post", [("stream", "foo"), ("text", "hello <world> & \"you\"")]))
+            #expect(posted.status == 200)
+            #expect(posted.object["Text"] as? String == "hello <world> & \"you\"")
+            #expect(posted.object["Type"] as? String == "message")
+            #expect(posted.object["Stream"] as? String == "foo")
+            #expect(Int64(posted.object["Created"] as? String ?? "") != nil)
+            let got = try await api.call(Call("get", [("stream", "foo")]))
+            #expect(got.array.map { $0["Id"] as? String } == [posted.object["Id"] as? String])
+        }
+    }
+
+    @Test(arguments: Frontend.allCases)
+    func defaultStreamAndTheMessageField(_ frontend: Frontend) async throws {
+        try await with(frontend) { api in
+            #expect(try await api.call(Call("post", [("message", "from 2023")])).status == 200)
+            let got = try await api.call(Call("get"))
+            #expect(got.array.map { $0["Stream"] as? String } == ["_"])
+            #expect(got.array.map { $0["Text"] as? String } == ["from 2023"])
+        }
+    }
+
+    @Test(arguments: Frontend.allCases)
+    func readsByLimitDirectionLastSinceAndId(_ frontend: Frontend) async throws {
+        try await with(frontend) { api in
+            var created: [String] = []
+            var ids: [String] = []
+            for i in 0..<10 {
+                let m = try await api.call(Call("post", [("stream", "page"), ("text", "m\(i)")])).object
+                created.append(m["Created"] as! String)
+                ids.append(m["Id"] as! String)
+            }
+            func texts(_ parameters: [(String, Any)]) async throws -> [String] {
+                let reply = try await api.call(Call("get", [("stream", "page")] + parameters))
+                #expect(reply.status == 200)
+                return reply.array.map { $0["Text"] as! String }
+            }
+            #expect(try await texts([("limit", 3)]) == ["m7", "m8", "m9"])
+            #expect(try await texts([("limit", 3), ("last", created[8])]) == ["m9"])
+            #expect(try await texts([("limit", 3), ("direction", -1)]) == ["m9", "m8", "m7"])
+            #expect(try await texts([("limit", 3), ("direction", -1), ("last", created[5])]) == ["m4", "m3", "m2"])
+            #expect(try await texts([("limit", 4), ("since", created[1])]) == ["m2", "m3", "m4", "m5"])
+            #expect(try await texts([("id", ids[6])]) == ["m6"])
+            #expect(try await texts([("id", "not-a-uuid")]) == [])
+            #expect(try await texts([("limit", 100_000)]).count == 10)
+            #expect(try await api.call(Call("get", [("stream", "unknown")])).array.isEmpty)
+        }
+    }
+
+    @Test(arguments: Frontend.allCases)
+    func streamsCreateListLookUpAndConflict(_ frontend: Frontend) async throws {
+        try await with(frontend) { api in
+            let created = try await api.call(Call("create", [("stream", "pub"), ("ttl", 60)]))
+            #expect(created.status == 200)
+            #expect(created.object["stream"] as? String == "pub")
+            #expect(created.object["private"] as? Bool == false)
+            #expect(created.object["ttl"] as? Int == 60)
+            let secret = try await api.call(Call("create", [("private", true)])).object
+            let name = try #require(secret["stream"] as? String)
+            #expect(name.count == 32)
+            let listing = try await api.call(Call("streams")).object
+            #expect(Array(listing.keys) == ["pub"])
+            #expect((listing["pub"] as? [String: Any])?["TTL"] as? Int == 60)
+            let one = try await api.call(Call("streams", [("stream", name)]))
+            #expect((one.object[name] as? [String: Any])?["Private"] as? Bool == true)
+            #expect(try await api.call(Call("streams", [("stream", "nothing")])).status == 404)
+            let again = try await api.call(Call("create", [("stream", "pub")]))
+            #expect(again.status == 409)
+            #expect(again.error == "Stream already exists")
+        }
+    }
+
+    @Test(arguments: Frontend.allCases)
+    func refusalsCarryTheSameStatusesAndChangeNothing(_ frontend: Frontend) async throws {
+        try await with(frontend) { api in
+            let cases: [(Call, Int, String?)] = [
+                (Call("post", [("text", "")]), 400, "Message cannot be blank"),
+                (Call("post", [("text", "  \n ")]), 400, "Message cannot be blank"),
+                (Call("post", [("text", String(repeating: "x", count: 1025))]), 413, "Message exceeds 1024 characters"),
+                (Call("post", [("stream", "a b"), ("text", "x")]), 400, nil),
+                (Call("post", [("stream", ".."), ("text", "x")]), 400, nil),
+                (Call("get", [("limit", 0)]), 400, nil),
+                (Call("get", [("last", -5)]), 400, nil),
+                (Call("create", [("ttl", 0)]), 400, "ttl must be between 1 and 86400 seconds"),
+                (Call("create", [("ttl", 86_401)]), 400, nil),
+            ]
+            for (call, status, message) in cases {
+                let reply = try await api.call(call)
+                #expect(reply.status == status, "\(call.op) \(call.parameters)")
+                #expect(reply.error != nil)
+                if let message { #expect(reply.error == message) }
+            }
+            // A text of exactly 1024 scalars, four bytes each, passes.
+            #expect(try await api.call(Call("post", [("text", String(repeating: "😀", count: 1024))])).status == 200)
+            #expect(try await api.call(Call("get")).array.count == 1)
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import MaltenCore
+import MaltenHTTP
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// One call of the API, independent of the frontend: an operation of the contract's Part 3 and
+/// its parameters (which HTTP sends as a query or form, stdio as JSON).
+struct Call {
+    var op: String
+    var parameters: [(String, Any)] = []
+
+    init(_ op: String, _ parameters: [(String, Any)] = []) {
+        self.op = op
+        self.parameters = parameters
+    }
+}
+
+/// What a frontend answered: the status HTTP would use (200 for success) and the JSON.
+struct Reply {
+    var status: Int
+    var json: Any
+
+    var object: [String: Any] { json as? [String: Any] ?? [:] }
+    var array: [[String: Any]] { json as? [[String: Any]] ?? [] }
+    var error: String? { object["error"] as? String }
+}
+
+/// A frontend under test.
+protocol FrontendDriver: Sendable {
+    func call(_ call: Call) async throws -> Reply
+    func close() async throws
+}
+
+enum Frontend: String, CaseIterable, CustomTestStringConvertible {
+    case http
+    case stdio
+
+    var testDescription: String { rawValue }
+
+    func start() async throws -> any FrontendDriver {
+        switch self {
+        case .http: try await HTTPDriver.start()
+        case .stdio: try StdioDriver.start()
+        }
+    }
+}
+
+/// The HTTP frontend: a real server on a loopback port, AsyncHTTPClient as the client.
+struct HTTPDriver: FrontendDriver {
+    let base: String
+    let task: Task<Void, any Error>
+
+    static func start() async throws -> HTTPDriver {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let server = HTTPServer(store: Store(), configuration: .init(host: "127.0.0.1", port: 0), logger: logger)
+        let task = Task { try await server.run() }
+        let port = try await server.localAddress.port!
+        return HTTPDriver(base: "http://127.0.0.1:\(port)", task: task)
+    }
+
+    func call(_ call: Call) async throws -> Reply {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-_.~")
+        let form = call.parameters.map { name, value in
+            "\(name)=\(String(describing: value).addingPercentEncoding(withAllowedCharacters: allowed)!)"
+        }.joined(separator: "&")
+        let (method, path): (HTTPMethod, String) =
+            switch call.op {
+            case "post": (.POST, "/messages")
+            case "get": (.GET, "/messages")
+            case "streams": (.GET, "/streams")
+            case "create": (.POST, "/streams")
+            default: (.GET, "/\(call.op)")
+            }
+        var request = HTTPClientRequest(url: base + path + (method == .GET && !form.isEmpty ? "?" + form : ""))
+        request.method = method
+        if method == .POST {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: form))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 24)
+        let json = try JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed])
+        return Reply(status: Int(response.status.code), json: json)
+    }
+
+    func close() async throws {
+        task.cancel()
+    }
+}
+
+/// The stdio frontend: the real `malten stdio` executable as a subprocess, on pipes.
+final class StdioDriver: FrontendDriver, @unchecked Sendable {
+    let process = Process()
+    let input = Pipe()
+    let output = Pipe()
+    private var pending = Data()
+    private var rid = 0
+
+    /// `malten` sits beside the test bundle in the build folder.
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("malten")
+    }
+
+    static func start(arguments: [String] = []) throws -> StdioDriver {
+        let driver = StdioDriver()
+        driver.process.executableURL = executable
+        driver.process.arguments = ["stdio"] + arguments
+        driver.process.standardInput = driver.input
+        driver.process.standardOutput = driver.output
+        try driver.process.run()
+        return driver
+    }
+
+    /// Sends one raw line.
+    func send(line: String) throws {
+        try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+    }
+
+    /// Writes `data` to stdin from another thread and then closes stdin: the process may stop
+    /// reading until its output is read, so the test must be free to read meanwhile.
+    func writeThenClose(_ data: Data) {
+        let handle = input.fileHandleForWriting
+        let box = UncheckedBox(handle)
+        Thread.detachNewThread {
+            try? box.value.write(contentsOf: data)
+            try? box.value.close()
+        }
+    }
+
+    /// Reads the next line of output as JSON (blocks until it comes).
+    func nextLine() throws -> [String: Any] {
+        while true {
+            if let newline = pending.firstIndex(of: 10) {
+                let line = pending[pending.startIndex..<newline]
+                pending = Data(pending[(newline + 1)...])
+                return try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+            }
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { throw EndOfOutput() }
+            pending.append(data)
+        }
+    }
+
+    struct EndOfOutput: Error {}
+
+    func call(_ call: Call) async throws -> Reply {
+        rid += 1
+        var request: [String: Any] = ["rid": rid, "op": call.op]
+        for (name, value) in call.parameters { request[name] = value }
+        let data = try JSONSerialization.data(withJSONObject: request)
+        try send(line: String(decoding: data, as: UTF8.self))
+        let answer = try nextLine()
+        #expect(answer["rid"] as? Int == rid)
+        if let ok = answer["ok"] { return Reply(status: 200, json: ok) }
+        return Reply(status: answer["status"] as? Int ?? 0, json: ["error": answer["error"] ?? ""])
+    }
+
+    func close() async throws {
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}
+
+/// Hands a non-Sendable value to a thread that alone uses it from then on.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
