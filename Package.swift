@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "MaltenBench",
             dependencies: [
-                "MaltenCore", "MaltenHTTP", "MaltenJemalloc", "MaltenTestSupport",
+                "MaltenCore", "MaltenHTTP", "MaltenStdio", "MaltenJemalloc", "MaltenTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -71,6 +71,17 @@ public enum Bench {
         let load = HTTPLoad(connections: 50, requests: max(50, core.scaled(200_000)))
         let posts = try await load.postsPerSecond(store: Store(limits: Limits(memoryBudget: profile.budget)))
         report.add("http_posts_per_s", posts, "/s")
+
+        log("stdio: post lines, then get lines, through pipes")
+        let stdio = StdioLoad()
+        let stdioStore = Store(limits: Limits(memoryBudget: profile.budget))
+        let text = String(repeating: "x", count: 100)
+        let lines = stdio.linesPerSecond
+        let postLines = try lines(stdioStore, #"{"op":"post","stream":"bench7","text":"\#(text)"}"#, core.scaled(1_000_000))
+        let getLines = try lines(stdioStore, #"{"op":"get","stream":"bench7","limit":25}"#, core.scaled(100_000))
+        report.add("stdio_post_lines_per_s", postLines, "/s")
+        report.add("stdio_get_lines_per_s", getLines, "/s")
+        report.check("stdio_posts_vs_http_posts", postLines / posts, atLeast: 3, "x")
         return report
     }
 

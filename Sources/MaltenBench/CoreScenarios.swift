@@ -120,10 +120,14 @@ struct CoreScenarios {
         let store = Store(limits: Limits(memoryBudget: profile.budget), clock: clock, expiryInterval: nil)
         let text = String(repeating: "f", count: 100)
         // Warm up: the post, evict and expire paths run once, so their code is paged in before
-        // the idle figure is taken, as in a server that has served.
-        for stream in 0..<64 { for _ in 0..<16 { _ = try? store.post(stream: "warm-\(stream)", text: text) } }
+        // the idle figure is taken, as in a server that has served. (A small store evicts.)
+        let small = Store(limits: Limits(memoryBudget: 1 << 20), clock: clock, expiryInterval: nil)
+        for warm in [store, small] {
+            for stream in 0..<64 { for _ in 0..<16 { _ = try? warm.post(stream: "warm-\(stream)", text: text) } }
+        }
         clock.advance(seconds: 1025)
         store.expireDue()
+        small.expireDue()
         usleep(1_500_000)  // the allocator's decay
         let idle = ProcessMemory.resident
         ProcessMemory.resetPeak()
