@@ -108,6 +108,16 @@ import Testing
         #expect(stdio.process.terminationStatus == 0)
     }
 
+    @Test func aClosedStdoutEndsTheProcessCleanly() throws {
+        signal(SIGPIPE, SIG_IGN)  // this test's own writes may meet the process already gone
+        let stdio = try StdioDriver.start()
+        try stdio.output.fileHandleForReading.close()  // nobody reads the answers any more
+        for i in 0..<100 { try? stdio.send(line: #"{"rid":\#(i),"op":"post","text":"into the void"}"#) }
+        stdio.process.waitUntilExit()
+        #expect(stdio.process.terminationReason == .exit)
+        #expect(stdio.process.terminationStatus == 0)
+    }
+
     @Test func endOfInputFlushesAndExitsCleanly() throws {
         let stdio = try StdioDriver.start()
         var batch = ""
