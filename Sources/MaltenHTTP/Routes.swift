@@ -45,16 +45,8 @@ struct Routes {
         } else {
             query = .older(limit: limit, before: last)
         }
-        // Encoded straight from the ring, inside the shard's hop.
         var body = allocator.buffer(capacity: 2 + min(limit, 25) * 200)  // grows as needed
-        body.writeInteger(UInt8(ascii: "["))
-        var first = true
-        store.read(stream: stream, query) { message in
-            if !first { body.writeInteger(UInt8(ascii: ",")) }
-            first = false
-            body.writeMessage(message, stream: stream)
-        }
-        body.writeInteger(UInt8(ascii: "]"))
+        body.writeMessages(of: stream, query, in: store)
         return .json(body)
     }
 

@@ -169,6 +169,19 @@ extension ByteBuffer {
         }
     }
 
+    /// A JSON array of the messages of `stream` that `query` selects, encoded straight from the
+    /// ring's bytes inside the shard's hop.
+    public mutating func writeMessages(of stream: String, _ query: ReadQuery, in store: Store) {
+        writeInteger(UInt8(ascii: "["))
+        var first = true
+        store.read(stream: stream, query) { message in
+            if !first { writeInteger(UInt8(ascii: ",")) }
+            first = false
+            writeMessage(message, stream: stream)
+        }
+        writeInteger(UInt8(ascii: "]"))
+    }
+
     /// A JSON array of message objects.
     public mutating func writeMessages(_ messages: [Message]) {
         writeInteger(UInt8(ascii: "["))

@@ -176,16 +176,7 @@ public final class StdioFrontend: @unchecked Sendable {
         } else {
             query = .older(limit: limit, before: last)
         }
-        ok(request.rid) { buffer in
-            buffer.writeInteger(UInt8(ascii: "["))
-            var first = true
-            store.read(stream: stream, query) { message in
-                if !first { buffer.writeInteger(UInt8(ascii: ",")) }
-                first = false
-                buffer.writeMessage(message, stream: stream)
-            }
-            buffer.writeInteger(UInt8(ascii: "]"))
-        }
+        ok(request.rid) { $0.writeMessages(of: stream, query, in: store) }
     }
 
     private func streams(_ request: StdioRequest) throws(StdioError) {
