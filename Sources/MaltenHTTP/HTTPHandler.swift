@@ -13,9 +13,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case receiving(HTTPRequestHead, body: ByteBuffer?)
         /// A response that closes the connection went out before the request ended; drop the rest.
         case discarding
+        /// The connection carries `GET /events`; it sends events until it closes.
+        case streaming(Subscription, EventStreamSubscriber)
     }
 
-    private let router: Router
+    let router: Router
+    let events: EventSettings
     private let maxBodyBytes: Int
     private let deadline: ConnectionDeadline
     private let allowance: BodyAllowance
@@ -24,8 +27,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     var state = State.idle
     private var needsFlush = false
 
-    init(router: Router, maxBodyBytes: Int, deadlines: ConnectionDeadline.Limits, allowance: BodyAllowance) {
+    init(
+        router: Router, maxBodyBytes: Int, deadlines: ConnectionDeadline.Limits, allowance: BodyAllowance,
+        events: EventSettings
+    ) {
         self.router = router
+        self.events = events
         self.maxBodyBytes = maxBodyBytes
         self.deadline = ConnectionDeadline(limits: deadlines)
         self.allowance = allowance
@@ -43,12 +50,19 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         deadline.stop()
         releaseBody()
+        endEvents()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         deadline.stop()
         releaseBody()
+        endEvents()
+    }
+
+    /// A connection that streams events has no request deadlines.
+    func stopDeadline() {
+        deadline.stop()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -84,14 +98,19 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             releaseBody()
             let response: Response
             do {
-                response = router.respond(to: try Request(head: head, body: body), allocator: context.channel.allocator)
+                let request = try Request(head: head, body: body)
+                if request.path == "/events" && request.method == .GET {
+                    startEvents(request, head: head, context: context)
+                    return
+                }
+                response = router.respond(to: request, allocator: context.channel.allocator)
             } catch {
                 response = error.response(allocator: context.channel.allocator)
             }
             write(response, for: head, keepAlive: head.isKeepAlive, context: context)
         case (.end, .discarding):
             context.close(promise: nil)
-        case (_, .discarding):
+        case (_, .discarding), (_, .streaming):
             break
         default:
             // The HTTP decoder guarantees head, body*, end; anything else is a bug upstream.

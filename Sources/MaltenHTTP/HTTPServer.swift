@@ -5,6 +5,19 @@ import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 
+/// How `GET /events` streams behave.
+public struct EventSettings: Sendable {
+    /// Between SSE heartbeat comments (`: hb`).
+    public var heartbeat: TimeAmount
+    /// Events a subscriber may fall behind its socket before it is closed with `lagged`.
+    public var subscriberQueue: Int
+
+    public init(heartbeat: TimeAmount = .seconds(15), subscriberQueue: Int = 1024) {
+        self.heartbeat = heartbeat
+        self.subscriberQueue = subscriberQueue
+    }
+}
+
 /// Malten's HTTP frontend: a SwiftNIO server over a `Store`, run as a ServiceLifecycle service.
 ///
 ///     let server = HTTPServer(store: Store(), configuration: .init(port: 9090), logger: logger)
@@ -22,6 +35,8 @@ public final class HTTPServer: Service {
         /// Request-body bytes all connections together may hold at once (split over the event
         /// loops); a body that would pass it gets 503. Counts against the memory the process keeps.
         public var maxBodyBytesInFlight: Int
+        /// Heartbeats and the bound on how far an event subscriber may fall behind.
+        public var events = EventSettings()
         var deadlines = ConnectionDeadline.Limits()
 
         public init(
@@ -116,6 +131,6 @@ public final class HTTPServer: Service {
         try pipeline.addHandler(
             HTTPHandler(
                 router: router, maxBodyBytes: configuration.maxBodyBytes, deadlines: configuration.deadlines,
-                allowance: allowance))
+                allowance: allowance, events: configuration.events))
     }
 }

@@ -24,6 +24,9 @@ struct Router: Sendable {
         case ("/stats", .GET), ("/stats", .HEAD): return routes.getStats()
         case ("/messages", .OPTIONS), ("/streams", .OPTIONS), ("/stats", .OPTIONS):
             return .preflight
+        case ("/events", .OPTIONS): return .preflight
+        case ("/events", _):
+            throw HTTPError(.methodNotAllowed, "Method not allowed", headers: [("Allow", "GET, OPTIONS")])
         case ("/stats", _):
             throw HTTPError(.methodNotAllowed, "Method not allowed", headers: [("Allow", "GET, HEAD, OPTIONS")])
         case ("/messages", _), ("/streams", _):

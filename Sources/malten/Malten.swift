@@ -40,6 +40,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on; 0 picks a free one (MALTEN_PORT). Default 9090.")
     var port: Int?
 
+    @Option(help: "Seconds between SSE heartbeat comments (MALTEN_HEARTBEAT). Default 15.")
+    var heartbeat: Int?
+
+    @Option(help: "Events a subscriber may fall behind before it is closed with lagged (MALTEN_SUBSCRIBER_QUEUE). Default 1024.")
+    var subscriberQueue: Int?
+
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
@@ -54,6 +60,10 @@ struct Serve: AsyncParsableCommand {
         let host = host ?? environment["MALTEN_HOST"] ?? "0.0.0.0"
         let port = try port ?? environment.integer("MALTEN_PORT") ?? 9090
         guard (0...65535).contains(port) else { throw ValidationError("port must be 0...65535") }
+        let heartbeat = try heartbeat ?? environment.integer("MALTEN_HEARTBEAT") ?? 15
+        let subscriberQueue = try subscriberQueue ?? environment.integer("MALTEN_SUBSCRIBER_QUEUE") ?? 1024
+        guard heartbeat >= 1 else { throw ValidationError("heartbeat must be at least 1 second") }
+        guard subscriberQueue >= 1 else { throw ValidationError("subscriber queue must be at least 1") }
         raiseOpenFilesLimit(logger: logger)
         logger.info("allocator jemalloc \(Jemalloc.version); memory budget \(limits.memoryBudget ?? 0) bytes")
 
@@ -62,11 +72,10 @@ struct Serve: AsyncParsableCommand {
         // Request bodies in flight are held to a twentieth of the budget (at least 1 MiB), so the
         // process stays within the budget plus its idle size plus 10% under any load.
         let bodies = max(1 << 20, (limits.memoryBudget ?? Int.max / 20) / 20)
-        let server = HTTPServer(
-            store: store,
-            configuration: .init(
-                host: host, port: port, maxBodyBytes: limits.maxRequestBytes, maxBodyBytesInFlight: bodies),
-            logger: logger, group: loops)
+        var configuration = HTTPServer.Configuration(
+            host: host, port: port, maxBodyBytes: limits.maxRequestBytes, maxBodyBytesInFlight: bodies)
+        configuration.events = EventSettings(heartbeat: .seconds(Int64(heartbeat)), subscriberQueue: subscriberQueue)
+        let server = HTTPServer(store: store, configuration: configuration, logger: logger, group: loops)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)],

@@ -16,13 +16,15 @@ struct TestServer {
 
     /// Runs `body` against a fresh server, then shuts the server down.
     static func with<T>(
-        limits: Limits = Limits(), _ body: (TestServer) async throws -> T
+        limits: Limits = Limits(), events: EventSettings = EventSettings(), _ body: (TestServer) async throws -> T
     ) async throws -> T {
         let clock = ManualClock(SystemClock().now())
         let store = Store(limits: limits, shardCount: 4, clock: clock, expiryInterval: nil)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let server = HTTPServer(store: store, configuration: .init(host: "127.0.0.1", port: 0), logger: logger)
+        var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
+        configuration.events = events
+        let server = HTTPServer(store: store, configuration: configuration, logger: logger)
         let task = Task { try await server.run() }
         defer { task.cancel() }
         let port = try await server.localAddress.port!
