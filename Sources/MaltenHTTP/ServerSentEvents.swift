@@ -85,10 +85,14 @@ final class EventStreamSubscriber: StreamSubscriber, @unchecked Sendable {
         channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: written)
     }
 
+    /// Writes the last event and closes once it is out, or after five seconds if the reader never
+    /// takes it (a reader that has stopped reading would otherwise hold the connection open).
     private func finish(with buffer: ByteBuffer) {
         stop()
+        let channel = channel
         channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).whenComplete { _ in
-            self.channel.close(promise: nil)
+            channel.close(promise: nil)
         }
+        channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
     }
 }
