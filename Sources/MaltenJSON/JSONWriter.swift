@@ -182,16 +182,6 @@ extension ByteBuffer {
         writeInteger(UInt8(ascii: "]"))
     }
 
-    /// A JSON array of message objects.
-    public mutating func writeMessages(_ messages: [Message]) {
-        writeInteger(UInt8(ascii: "["))
-        for (index, message) in messages.enumerated() {
-            if index > 0 { writeInteger(UInt8(ascii: ",")) }
-            writeMessage(message)
-        }
-        writeInteger(UInt8(ascii: "]"))
-    }
-
     /// `{"NAME":{"Id":…,"Updated":…,"TTL":…,"Observers":…,"Private":…},…}`: Malten's stream listing.
     public mutating func writeStreams(_ streams: [StreamInfo]) {
         writeInteger(UInt8(ascii: "{"))

@@ -28,8 +28,8 @@ import Testing
     @Test func messageObjectHasMaltensShape() throws {
         let id = try #require(MessageID("9b2c2f8e-1a2b-4c3d-8e4f-0123456789ab"))
         var buffer = ByteBuffer()
-        buffer.writeMessages([Message(id: id, text: "helloworld", created: 1_652_035_113_591_000_000, stream: "foo")])
-        #expect(String(buffer: buffer) == #"[{"Id":"9b2c2f8e-1a2b-4c3d-8e4f-0123456789ab","Text":"helloworld","Type":"message","Created":"1652035113591000000","Stream":"foo","Metadata":null}]"#)
+        buffer.writeMessage(Message(id: id, text: "helloworld", created: 1_652_035_113_591_000_000, stream: "foo"))
+        #expect(String(buffer: buffer) == #"{"Id":"9b2c2f8e-1a2b-4c3d-8e4f-0123456789ab","Text":"helloworld","Type":"message","Created":"1652035113591000000","Stream":"foo","Metadata":null}"#)
     }
 
     @Test func streamListingHasMaltensShape() {
