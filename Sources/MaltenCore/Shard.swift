@@ -20,6 +20,7 @@ final class Shard: @unchecked Sendable {
     private let budget: Int
     private var random = SecureRandomPool()
     private var nextSubscriptionID: UInt64 = 0
+    private var removed = RemovedStreams()
 
     init(index: Int, limits: Limits, budget: Int, clock: any WallClock) {
         self.queue = DispatchQueue(label: "malten.shard.\(index)")
@@ -53,7 +54,7 @@ final class Shard: @unchecked Sendable {
             if stream.wheelPosition == nil { schedule(stream, deadline: stream.nextDeadline) }
             enforceBudget(keeping: stream)
             let message = Message(id: slot.id, text: text, created: slot.created, stream: stream.name)
-            for (_, subscriber) in stream.subscribers { subscriber.receive(.message(message)) }
+            if !stream.subscribers.isEmpty { stream.subscribers.send([.message(message)]) }
             return .success(message)
         }
     }
@@ -86,15 +87,17 @@ final class Shard: @unchecked Sendable {
                 ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
             enforceBudget(keeping: stream)
             if let since {
+                var replay: [StreamEvent] = []
                 if stream.droppedMark > since {
-                    subscriber.receive(.gap(stream: name, from: since, oldest: stream.ring.first?.created ?? 0))
+                    replay.append(.gap(stream: name, from: since, oldest: stream.ring.first?.created ?? 0))
                 }
                 stream.visit(.since(since, limit: capacity)) { stored in
-                    subscriber.receive(.message(Message(stored, stream: name)))
+                    replay.append(.message(Message(stored, stream: name)))
                 }
+                if !replay.isEmpty { subscriber.courier.deliver(replay, to: [subscriber]) }
             }
             nextSubscriptionID += 1
-            stream.subscribers.append((nextSubscriptionID, subscriber))
+            stream.subscribers.add(subscriber, id: nextSubscriptionID)
             observerCount += 1
             announce(.connect, on: stream, at: now)
             return .success(Subscription(stream: name, id: nextSubscriptionID))
@@ -104,10 +107,8 @@ final class Shard: @unchecked Sendable {
     /// Ends a subscription and tells the stream's remaining subscribers; a no-op when it has ended.
     func unsubscribe(_ subscription: Subscription) {
         onQueue {
-            guard let stream = streams[subscription.stream],
-                let index = stream.subscribers.firstIndex(where: { $0.id == subscription.id })
+            guard let stream = streams[subscription.stream], stream.subscribers.remove(id: subscription.id)
             else { return }
-            stream.subscribers.remove(at: index)
             observerCount -= 1
             let now = clock.now()
             announce(.close, on: stream, at: now)
@@ -118,7 +119,7 @@ final class Shard: @unchecked Sendable {
 
     private func announce(_ change: Presence.Change, on stream: StreamState, at now: Int64) {
         let presence = Presence(id: .random(using: &random), change: change, created: now, stream: stream.name)
-        for (_, subscriber) in stream.subscribers { subscriber.receive(.presence(presence)) }
+        stream.subscribers.send([.presence(presence)])
     }
 
     func read(stream name: String, _ query: ReadQuery, _ body: (StoredMessage) -> Void) {
@@ -257,7 +258,8 @@ final class Shard: @unchecked Sendable {
     @discardableResult
     private func insertStream(name: String, isListed: Bool, ttl: Int, at now: Int64) -> StreamState {
         let stream = StreamState(
-            name: name, isListed: isListed, ttlSeconds: ttl, capacity: limits.streamCapacity, now: now)
+            name: name, isListed: isListed, ttlSeconds: ttl, capacity: limits.streamCapacity, now: now,
+            removedMark: removed.newestCreated(of: name))
         streams[name] = stream
         if isListed { listed[name] = stream }
         byAge.touch(stream)
@@ -280,8 +282,9 @@ final class Shard: @unchecked Sendable {
         byAge.unlink(stream)
         messageCount -= stream.ring.count
         observerCount -= stream.observers
+        removed.remember(stream.name, newestCreated: stream.lastCreated)
         // Only the budget removes a stream that has subscribers: tell them, and let them go.
-        for (_, subscriber) in stream.subscribers { subscriber.receive(.evicted(stream: stream.name)) }
+        stream.subscribers.send([.evicted(stream: stream.name)])
         stream.subscribers.removeAll()
         bytes -= stream.bytes
         wheel.cancel(stream)  // the last reference: the stream, its ring and its texts are freed now

@@ -12,8 +12,8 @@ final class StreamState: TimingWheelItem {
     var lastCreated: Int64 = 0
     /// The newest `created` ever dropped (FIFO or TTL); a reader positioned before it missed something.
     var droppedMark: Int64 = 0
-    /// Live subscriptions, in the order they came; a stream with subscribers does not expire.
-    var subscribers: [(id: UInt64, subscriber: any StreamSubscriber)] = []
+    /// Live subscriptions; a stream with subscribers does not expire.
+    var subscribers = SubscriberGroups()
     var observers: Int { subscribers.count }
     /// Where the shard's timing wheel holds this stream (one entry at most).
     var wheelPosition: WheelPosition?
@@ -24,7 +24,9 @@ final class StreamState: TimingWheelItem {
     var older: StreamState?
     var newer: StreamState?
 
-    init(name: String, isListed: Bool, ttlSeconds: Int, capacity: Int, now: Int64) {
+    /// `removedMark` is the newest `Created` of an earlier stream of this name that was removed: the
+    /// new one's positions start after it, and a resume from before it gets a `gap`.
+    init(name: String, isListed: Bool, ttlSeconds: Int, capacity: Int, now: Int64, removedMark: Int64 = 0) {
         self.name = name
         self.isListed = isListed
         self.ttlSeconds = ttlSeconds
@@ -32,6 +34,8 @@ final class StreamState: TimingWheelItem {
         self.updated = now
         self.ring = Ring(capacity: capacity)
         self.bytes = MemoryCost.stream(name: name, capacity: capacity)
+        self.lastCreated = removedMark
+        self.droppedMark = removedMark
     }
 
     /// Appends a message; when the ring is full its oldest is pushed out (and marked dropped).

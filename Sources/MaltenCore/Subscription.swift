@@ -25,11 +25,22 @@ public struct Presence: Sendable, Equatable {
     public var stream: String
 }
 
-/// Receives a stream's events. `receive` is called on the shard's queue, in order: hand the event
-/// to your own queue or event loop and return at once. Never block, and never call the store from
-/// inside `receive` (the shard is busy delivering).
+/// One end of a subscription. The store never calls it: it hands a stream's events to the
+/// subscriber's `courier`, once for all the subscribers that share it.
 public protocol StreamSubscriber: AnyObject, Sendable {
-    func receive(_ event: StreamEvent)
+    /// Carries this subscriber's events. Subscribers of one stream that share a courier (one
+    /// frontend's connections on one event loop, say) get each event in one `deliver` call, so
+    /// the frontend encodes it once for all of them.
+    var courier: any EventCourier { get }
+}
+
+/// Takes events from a stream's shard to a group of subscribers.
+public protocol EventCourier: AnyObject, Sendable {
+    /// Called on the shard's queue, in order: `events` are for every one of `subscribers`. Hand them
+    /// to your own queue or event loop and return at once. Never block, and never call the store
+    /// from here (the shard is busy delivering). A subscriber may have unsubscribed by the time the
+    /// events reach it.
+    func deliver(_ events: [StreamEvent], to subscribers: [any StreamSubscriber])
 }
 
 /// A live subscription, to hand back to `Store.unsubscribe`.

@@ -6,7 +6,7 @@ import MaltenJSON
 /// Events are queued on the output queue, behind the answer being written; the next request is read
 /// only after they are out. So a reader of stdout that falls behind holds up stdin instead of letting
 /// events pile up: no subscription can lag, and memory stays bounded by what one request causes.
-final class StdioSubscriber: StreamSubscriber {
+final class StdioSubscriber: StreamSubscriber, EventCourier {
     let number: Int
     private let output: StdioOutput
 
@@ -15,8 +15,13 @@ final class StdioSubscriber: StreamSubscriber {
         self.output = output
     }
 
-    func receive(_ event: StreamEvent) {
+    /// Its own courier: each subscription writes lines of its own, numbered.
+    var courier: any EventCourier { self }
+
+    func deliver(_ events: [StreamEvent], to subscribers: [any StreamSubscriber]) {
         let number = number
-        output.lineLater { $0.writeSubscriptionEvent(number) { $0.writeEvent(event) } }
+        for event in events {
+            output.lineLater { $0.writeSubscriptionEvent(number) { $0.writeEvent(event) } }
+        }
     }
 }

@@ -4,10 +4,15 @@ import Synchronization
 import Testing
 
 /// Collects what a subscription receives.
-final class Recorder: StreamSubscriber {
+final class Recorder: StreamSubscriber, EventCourier {
     private let events = Mutex<[StreamEvent]>([])
 
-    func receive(_ event: StreamEvent) { events.withLock { $0.append(event) } }
+    var courier: any EventCourier { self }
+
+    func deliver(_ events: [StreamEvent], to subscribers: [any StreamSubscriber]) {
+        #expect(subscribers.count == 1 && subscribers[0] === self)
+        self.events.withLock { $0.append(contentsOf: events) }
+    }
 
     var all: [StreamEvent] { events.withLock { $0 } }
 
@@ -132,4 +137,57 @@ final class Recorder: StreamSubscriber {
         #expect(bystander.all.last == .evicted(stream: "old"))
         #expect(store.stats().observers == 0)
     }
+
+    @Test func aStreamMadeAgainAfterExpiryStillSendsTheGap() throws {
+        let store = makeStore()
+        _ = try store.create(stream: "again", isPrivate: false, ttl: 10)
+        let seen = try store.post(stream: "again", text: "seen").created
+        let missed = try store.post(stream: "again", text: "missed").created
+        clock.advance(seconds: 20)
+        store.expireDue()
+        #expect(store.info(stream: "again") == nil)
+        let resumed = Recorder()
+        _ = try store.subscribe(stream: "again", since: seen, subscriber: resumed)
+        #expect(resumed.all.first == .gap(stream: "again", from: seen, oldest: 0))
+        let next = try store.post(stream: "again", text: "next").created
+        #expect(next > missed)
+        // A client that had everything gets no gap.
+        let current = Recorder()
+        _ = try store.subscribe(stream: "again", since: next, subscriber: current)
+        #expect(!current.all.contains { if case .gap = $0 { true } else { false } })
+    }
+
+    @Test func subscribersSharingACourierGetEachEventInOneDelivery() throws {
+        let store = makeStore()
+        let courier = CountingCourier()
+        let members = (0..<3).map { _ in Member(courier: courier) }
+        let alone = Recorder()
+        var subscriptions = try members.map { try store.subscribe(stream: "shared", subscriber: $0) }
+        _ = try store.subscribe(stream: "shared", subscriber: alone)
+        let before = courier.deliveries.count
+        _ = try store.post(stream: "shared", text: "one")
+        #expect(courier.deliveries.count == before + 1)
+        #expect(courier.deliveries.last?.members == 3)
+        store.unsubscribe(subscriptions.remove(at: 1))
+        _ = try store.post(stream: "shared", text: "two")
+        #expect(courier.deliveries.last?.members == 2)
+        #expect(alone.texts == ["one", "two"])
+        #expect(store.info(stream: "shared")?.observers == 3)
+    }
+}
+
+/// A courier shared by several subscribers, counting its deliveries.
+final class CountingCourier: EventCourier {
+    private let calls = Mutex<[(events: Int, members: Int)]>([])
+
+    func deliver(_ events: [StreamEvent], to subscribers: [any StreamSubscriber]) {
+        calls.withLock { $0.append((events.count, subscribers.count)) }
+    }
+
+    var deliveries: [(events: Int, members: Int)] { calls.withLock { $0 } }
+}
+
+final class Member: StreamSubscriber {
+    let courier: any EventCourier
+    init(courier: any EventCourier) { self.courier = courier }
 }
