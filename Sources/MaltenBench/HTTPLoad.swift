@@ -43,6 +43,8 @@ struct HTTPLoad {
         var succeeded = 0
         for future in futures { succeeded += try await future.get() }
         let seconds = Double(Stopwatch.now() - start) / 1e9
+        serving.cancel()
+        _ = await serving.result  // the server stops before its loop does
         try await serverLoop.shutdownGracefully()
         try await clientLoop.shutdownGracefully()
         guard succeeded == perConnection * connections else {
