@@ -2,19 +2,33 @@ import MaltenCore
 import NIOCore
 import NIOHTTP1
 
-extension HTTPHandler {
-    /// `GET /events?stream=S`: Server-Sent Events. `Last-Event-ID` (or `?since`; the header wins)
-    /// resumes after that position; the stream is created, unlisted, if it does not exist.
-    func startEvents(_ request: Request, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let stream = request.parameters["stream"] ?? StreamName.defaultName
-        let position = head.headers.first(name: "last-event-id").flatMap { $0.isEmpty ? nil : $0 } ?? request.parameters["since"]
-        let since = position.flatMap { Int64($0) }
-        guard StreamName.isValid(stream) else {
-            write(HTTPError(StoreError.invalidStreamName).response(allocator: context.channel.allocator), for: head, keepAlive: false, context: context)
-            return
-        }
+/// What `GET /events` asks for: the stream, and where to resume.
+struct EventRequest {
+    var stream: String
+    var since: Int64?
+
+    /// `Last-Event-ID` wins over `?since` (EventSource reconnects to the same URL); the stream is
+    /// created, unlisted, when it does not exist.
+    init(_ request: Request) throws(HTTPError) {
+        stream = request.parameters["stream"] ?? StreamName.defaultName
+        let position = request.headers.first(name: "last-event-id").flatMap { $0.isEmpty ? nil : $0 }
+            ?? request.parameters["since"]
+        since = position.flatMap { Int64($0) }
+        guard StreamName.isValid(stream) else { throw HTTPError(StoreError.invalidStreamName) }
         guard position == nil || (since ?? -1) >= 0 else {
-            write(HTTPError(.badRequest, "Invalid since: expected decimal nanoseconds").response(allocator: context.channel.allocator), for: head, keepAlive: false, context: context)
+            throw HTTPError(.badRequest, "Invalid since: expected decimal nanoseconds")
+        }
+    }
+}
+
+extension HTTPHandler {
+    /// `GET /events?stream=S` over Server-Sent Events (a WebSocket upgrade never gets here).
+    func startEvents(_ request: Request, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let target: EventRequest
+        do {
+            target = try EventRequest(request)
+        } catch {
+            write(error.response(allocator: context.channel.allocator), for: head, keepAlive: false, context: context)
             return
         }
         let headers = HTTPHeaders([
@@ -23,22 +37,26 @@ extension HTTPHandler {
         ])
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         stopDeadline()
-        let subscriber = EventStreamSubscriber(
-            channel: context.channel, stream: stream, queueLimit: events.subscriberQueue, heartbeat: events.heartbeat)
+        let connection = EventConnection(
+            channel: context.channel, stream: target.stream, transport: .serverSentEvents, courier: courier,
+            store: router.store, settings: events)
+        state = .streaming(connection)
         do {
-            let subscription = try router.store.subscribe(stream: stream, since: since, subscriber: subscriber)
-            state = .streaming(subscription, subscriber)
+            try connection.start(since: target.since)
         } catch {
-            subscriber.stop()
-            context.close(promise: nil)
+            // The head is out: all that is left to say is the error as the stream's one event.
+            var body = context.channel.allocator.buffer(capacity: 96)
+            body.writeStaticString("event: error\ndata: ")
+            body.writeError(error.message, status: error.status)
+            body.writeStaticString("\n\n")
+            connection.finish(last: body)
         }
     }
 
     /// Ends the subscription of a connection that streamed events.
     func endEvents() {
-        guard case .streaming(let subscription, let subscriber) = state else { return }
+        guard case .streaming(let connection) = state else { return }
         state = .idle
-        subscriber.stop()
-        router.store.unsubscribe(subscription)
+        connection.end()
     }
 }

@@ -14,11 +14,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         /// A response that closes the connection went out before the request ended; drop the rest.
         case discarding
         /// The connection carries `GET /events`; it sends events until it closes.
-        case streaming(Subscription, EventStreamSubscriber)
+        case streaming(EventConnection)
     }
+
+    /// Its name in the pipeline.
+    static let name = "malten.http"
 
     let router: Router
     let events: EventSettings
+    /// Carries events to this loop's event connections.
+    let courier: EventLoopCourier
     private let maxBodyBytes: Int
     private let deadline: ConnectionDeadline
     private let allowance: BodyAllowance
@@ -29,10 +34,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     init(
         router: Router, maxBodyBytes: Int, deadlines: ConnectionDeadline.Limits, allowance: BodyAllowance,
-        events: EventSettings
+        events: EventSettings, courier: EventLoopCourier
     ) {
         self.router = router
         self.events = events
+        self.courier = courier
         self.maxBodyBytes = maxBodyBytes
         self.deadline = ConnectionDeadline(limits: deadlines)
         self.allowance = allowance

@@ -56,6 +56,8 @@ public final class HTTPServer: Service {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let bound: EventLoopPromise<SocketAddress>
+    /// One per event loop, by the loop's identity.
+    private let couriers: [ObjectIdentifier: EventLoopCourier]
 
     public init(
         store: Store, configuration: Configuration, logger: Logger,
@@ -66,6 +68,8 @@ public final class HTTPServer: Service {
         self.logger = logger
         self.group = group
         self.bound = group.any().makePromise(of: SocketAddress.self)
+        self.couriers = Dictionary(
+            uniqueKeysWithValues: group.makeIterator().map { (ObjectIdentifier($0), EventLoopCourier(eventLoop: $0)) })
     }
 
     /// The address the server listens on, once it does.
@@ -74,7 +78,8 @@ public final class HTTPServer: Service {
     }
 
     /// Binds, serves until graceful shutdown (SIGINT/SIGTERM through the service group) or
-    /// cancellation, then stops accepting and closes the listening socket.
+    /// cancellation, then stops accepting, closes the listening socket and ends every event
+    /// stream (SSE responses end, WebSockets close with 1001).
     public func run() async throws {
         let channel: any Channel
         do {
@@ -89,11 +94,15 @@ public final class HTTPServer: Service {
         try? await gracefulShutdown()
         logger.info("shutting down")
         try await channel.close()
+        for courier in couriers.values {
+            try? await courier.eventLoop.submit { courier.shutDown() }.get()
+        }
     }
 
     private func bootstrap() -> ServerBootstrap {
         let router = Router(store: store)
         let configuration = configuration
+        let couriers = couriers
         let loops = Array(group.makeIterator())
         let share = max(configuration.maxBodyBytes, configuration.maxBodyBytesInFlight / loops.count)
         let allowances = Dictionary(
@@ -108,29 +117,41 @@ public final class HTTPServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     try Self.configure(
                         channel.pipeline.syncOperations, router: router, configuration: configuration,
-                        allowance: allowances[ObjectIdentifier(channel.eventLoop)]!)
+                        allowance: allowances[ObjectIdentifier(channel.eventLoop)]!,
+                        courier: { couriers[ObjectIdentifier($0)]! })
                 }
             }
     }
 
-    /// The per-connection pipeline: back-pressure, NIO's HTTP/1.1 codec with pipelining, then Malten's
-    /// handler (which also answers protocol errors and keeps the connection's deadlines: every
-    /// handler in the chain is a hop for every request part). Response headers are the server's own constants (no
-    /// client input), so NIO's outbound header validation is left out of the write path.
+    /// The per-connection pipeline: back-pressure, NIO's HTTP/1.1 codec with pipelining and the
+    /// WebSocket upgrade of `GET /events` (first request only; it leaves the pipeline after it),
+    /// then Malten's handler (which also answers protocol errors and keeps the connection's
+    /// deadlines: every handler in the chain is a hop for every request part). Response headers
+    /// are the server's own constants (no client input), so NIO's outbound header validation is
+    /// left out of the write path.
     static func configure(
         _ pipeline: ChannelPipeline.SynchronousOperations, router: Router, configuration: Configuration,
-        allowance: BodyAllowance
+        allowance: BodyAllowance, courier: @escaping @Sendable (any EventLoop) -> EventLoopCourier
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderFieldSize = configuration.maxHeadBytes
         limits.maxHeaderListSize = configuration.maxHeadBytes
+        let upgrader = WebSocketEventsHandler.upgrader(
+            store: router.store, courier: courier, settings: configuration.events,
+            maxFrameBytes: configuration.maxBodyBytes)
         try pipeline.addHandler(BackPressureHandler())
         try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
+            withPipeliningAssistance: true,
+            withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                // The connection speaks WebSocket from here: Malten's HTTP handler leaves too.
+                context.pipeline.removeHandler(name: HTTPHandler.name, promise: nil)
+            }),
+            withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
         try pipeline.addHandler(
             HTTPHandler(
                 router: router, maxBodyBytes: configuration.maxBodyBytes, deadlines: configuration.deadlines,
-                allowance: allowance, events: configuration.events))
+                allowance: allowance, events: configuration.events, courier: courier(pipeline.eventLoop)),
+            name: HTTPHandler.name)
     }
 }

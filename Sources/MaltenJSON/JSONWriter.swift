@@ -241,4 +241,16 @@ extension ByteBuffer {
             json.byte(UInt8(ascii: "}"))
         }
     }
+
+    /// `{"error":"…","status":N}`: a refusal where no status line can carry it (a WebSocket frame, an
+    /// event already inside a response).
+    public mutating func writeError(_ message: String, status: Int) {
+        writeJSON(bound: 40 + JSONWriter.stringBound(message.utf8.count)) { json in
+            json.raw("{\"error\":")
+            json.string(message)
+            json.raw(",\"status\":")
+            json.decimal(Int64(status))
+            json.byte(UInt8(ascii: "}"))
+        }
+    }
 }

@@ -4,6 +4,7 @@ import MaltenCore
 import MaltenHTTP
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Testing
 
 /// `GET /events` over Server-Sent Events, with AsyncHTTPClient reading the stream as it comes.
@@ -126,5 +127,105 @@ import Testing
             #expect(try await server.get("/events?since=yesterday").status == 400)
             #expect(try await server.request(.POST, "/events").status == 405)
         }
+    }
+
+    @Test func aReaderThatStopsIsDroppedWithLaggedWhileOthersGetEverything() async throws {
+        try await TestServer.with(events: EventSettings(subscriberQueue: 16)) { (server: TestServer) async throws in
+            // A 4 KiB receive buffer that is not read: the server's socket buffer (4 MiB at most
+            // here) fills, then its queue of 16, and it must give up on this one.
+            let slow = try await SlowReader.open(port: server.port, path: "/events?stream=flood")
+            let (_, events) = try await open(server, "stream=flood")
+            _ = try await events.next()  // its own connect
+            while server.store.info(stream: "flood")?.observers != 2 { try await Task.sleep(for: .milliseconds(5)) }
+            let count = 5000
+            let text = String(repeating: "é", count: 1000)  // 2 KB: 10 MB in all, far past any buffer
+            async let received: [String] = {
+                var texts: [String] = []
+                while texts.count < count {
+                    let event = try await events.next()
+                    if let text = event.data["Text"] as? String, event.id != nil { texts.append(String(text.prefix { $0 != " " })) }
+                }
+                return texts
+            }()
+            var lagged = false
+            for i in 0..<count {
+                #expect(try await server.post("/messages", "stream=flood&text=\(i)+\(text)").status == 200)
+                // A subscriber that lags stops being an observer at once; then read what it was sent.
+                if !lagged && server.store.info(stream: "flood")?.observers == 1 {
+                    lagged = true
+                    slow.resume()
+                }
+            }
+            #expect(lagged)
+            #expect(try await received == (0..<count).map(String.init))
+            // The slow reader got a prefix of the messages, in order, then `lagged`, then the end.
+            let blocks = try await slow.body().components(separatedBy: "\n\n").filter { !$0.isEmpty }
+            let last = try #require(blocks.last)
+            #expect(last.hasPrefix("event: lagged\ndata: {\"Type\":\"lagged\",\"Stream\":\"flood\"}"))
+            let ids = blocks.compactMap { $0.hasPrefix("id: ") ? $0.dropFirst(4).prefix { $0 != "\n" } : nil }
+            #expect(ids.count > 0 && ids.count < count)
+            #expect(zip(ids, ids.dropFirst()).allSatisfy { Int64($0)! < Int64($1)! })
+            // It resumes from the last it got: a gap (the ring holds 1024), then the newest 1024.
+            let lastID = String(try #require(ids.last))
+            let (_, resumed) = try await open(server, "stream=flood", lastEventID: lastID)
+            let gap = try await resumed.next()
+            #expect(gap.name == "gap" && gap.data["From"] as? String == lastID)
+            #expect((try await resumed.next().data["Text"] as? String)?.hasPrefix("\(count - 1024) ") == true)
+        }
+    }
+}
+
+/// A client that connects with a tiny receive buffer and reads nothing until told to.
+final class SlowReader: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+
+    private var bytes = ByteBuffer()
+    private let done: EventLoopPromise<String>
+    private let channel: any Channel
+
+    private init(channel: any Channel) {
+        self.channel = channel
+        done = channel.eventLoop.makePromise()
+    }
+
+    static func open(port: Int, path: String) async throws -> SlowReader {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socketOption(.so_rcvbuf), value: 4096)
+            .channelOption(.autoRead, value: false)
+            .connect(host: "127.0.0.1", port: port).get()
+        let reader = SlowReader(channel: channel)
+        try await channel.pipeline.addHandler(reader).get()
+        try await channel.writeAndFlush(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")).get()
+        return reader
+    }
+
+    /// Starts reading, to the end.
+    func resume() {
+        channel.setOption(.autoRead, value: true).whenSuccess { self.channel.read() }
+    }
+
+    /// The response body (chunked transfer encoding undone), once the server has closed the connection.
+    func body() async throws -> String {
+        let raw = Array(try await done.futureResult.get().utf8)
+        let crlf = Array("\r\n".utf8)
+        var at = try #require(raw.firstRange(of: crlf + crlf)).upperBound
+        var body: [UInt8] = []
+        while let line = raw[at...].firstRange(of: crlf),
+            let size = Int(String(decoding: raw[at..<line.lowerBound], as: UTF8.self), radix: 16), size > 0,
+            line.upperBound + size <= raw.count
+        {
+            body += raw[line.upperBound..<line.upperBound + size]
+            at = line.upperBound + size + 2
+        }
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var chunk = unwrapInboundIn(data)
+        bytes.writeBuffer(&chunk)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        done.succeed(String(buffer: bytes))
     }
 }

@@ -25,8 +25,10 @@ import Testing
         let channel = EmbeddedChannel(loop: loop)
         var configuration = HTTPServer.Configuration(maxBodyBytes: 1024, maxHeadBytes: 2048)
         configuration.deadlines = .init(firstHead: .seconds(10), keepAliveIdle: .seconds(60), body: .seconds(30))
+        let courier = EventLoopCourier(eventLoop: loop)
         try HTTPServer.configure(
-            channel.pipeline.syncOperations, router: Router(store: store), configuration: configuration, allowance: allowance)
+            channel.pipeline.syncOperations, router: Router(store: store), configuration: configuration, allowance: allowance,
+            courier: { _ in courier })
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }

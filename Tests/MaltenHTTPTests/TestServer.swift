@@ -10,9 +10,13 @@ import NIOHTTP1
 
 /// A real Malten HTTP server on a free loopback port, with its own store and manual clock.
 struct TestServer {
-    let base: String
+    let port: Int
     let store: Store
     let clock: ManualClock
+    /// Shuts the server down gracefully, as SIGTERM would.
+    let stop: @Sendable () -> Void
+
+    var base: String { "http://127.0.0.1:\(port)" }
 
     /// Runs `body` against a fresh server, then shuts the server down.
     static func with<T>(
@@ -28,7 +32,7 @@ struct TestServer {
         let task = Task { try await server.run() }
         defer { task.cancel() }
         let port = try await server.localAddress.port!
-        return try await body(TestServer(base: "http://127.0.0.1:\(port)", store: store, clock: clock))
+        return try await body(TestServer(port: port, store: store, clock: clock, stop: { task.cancel() }))
     }
 
     /// One request with a form body or none; the status and the body as text.

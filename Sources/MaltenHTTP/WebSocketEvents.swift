@@ -1,0 +1,118 @@
+import MaltenCore
+import MaltenJSON
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// `GET /events` as a WebSocket: events go out as JSON text frames; text frames that come in are
+/// posted to the stream with the rules of `POST /messages`, and a refused one is answered with
+/// `{"error":…,"status":N}` (nothing is stored). Pings are answered; the connection's heartbeat
+/// pings the peer and drops it when a whole interval passes without a word back.
+final class WebSocketEventsHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let store: Store
+    private let target: EventRequest
+    private let courier: EventLoopCourier
+    private let settings: EventSettings
+    private var connection: EventConnection?
+
+    init(store: Store, target: EventRequest, courier: EventLoopCourier, settings: EventSettings) {
+        self.store = store
+        self.target = target
+        self.courier = courier
+        self.settings = settings
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let connection = EventConnection(
+            channel: context.channel, stream: target.stream, transport: .webSocket, courier: courier,
+            store: store, settings: settings)
+        self.connection = connection
+        do {
+            try connection.start(since: target.since)
+        } catch {
+            connection.finish(last: errorFrame(error.message, status: error.status, context: context), code: .unexpectedServerError)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        connection?.end()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection?.end()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        connection?.heard()
+        switch frame.opcode {
+        case .text:
+            post(frame.unmaskedData, context: context)
+        case .binary:
+            connection?.reply(errorFrame("Binary frames are not accepted: send the message as text", status: 400, context: context))
+        case .ping:
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+        case .connectionClose:
+            // Echo the peer's code, then close (RFC 6455 §5.5.1).
+            var data = frame.unmaskedData
+            let code = data.readWebSocketErrorCode() ?? .normalClosure
+            connection?.finish(last: nil, code: code)
+        default:
+            break  // pongs (already counted as life) and anything reserved
+        }
+    }
+
+    private func post(_ payload: ByteBuffer, context: ChannelHandlerContext) {
+        guard let text = String(validating: payload.readableBytesView, as: UTF8.self) else {
+            connection?.reply(errorFrame("Message must be valid UTF-8", status: 400, context: context))
+            return
+        }
+        do {
+            _ = try store.post(stream: target.stream, text: text)
+        } catch {
+            connection?.reply(errorFrame(error.message, status: error.status, context: context))
+        }
+    }
+
+    private func errorFrame(_ message: String, status: Int, context: ChannelHandlerContext) -> ByteBuffer {
+        var buffer = context.channel.allocator.buffer(capacity: 64 + message.utf8.count)
+        buffer.writeError(message, status: status)
+        return buffer
+    }
+}
+
+extension WebSocketEventsHandler {
+    /// The upgrader for `GET /events`: it takes only requests the SSE path would accept, so a bad
+    /// stream name or `since` falls through to the HTTP handler and its 400. Frames up to
+    /// `maxFrameBytes` are read (larger ones close the connection, 1009); fragments are joined.
+    static func upgrader(
+        store: Store, courier: @escaping @Sendable (any EventLoop) -> EventLoopCourier, settings: EventSettings,
+        maxFrameBytes: Int
+    ) -> NIOWebSocketServerUpgrader {
+        NIOWebSocketServerUpgrader(
+            maxFrameSize: maxFrameBytes, automaticErrorHandling: true,
+            shouldUpgrade: { channel, head in
+                channel.eventLoop.makeSucceededFuture(target(of: head) == nil ? nil : HTTPHeaders())
+            },
+            upgradePipelineHandler: { channel, head in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let target = target(of: head) else { throw ChannelError.inappropriateOperationForState }
+                    try channel.pipeline.syncOperations.addHandlers(
+                        NIOWebSocketFrameAggregator(
+                            minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxFrameBytes),
+                        WebSocketEventsHandler(
+                            store: store, target: target, courier: courier(channel.eventLoop), settings: settings))
+                }
+            })
+    }
+
+    private static func target(of head: HTTPRequestHead) -> EventRequest? {
+        guard head.method == .GET, let request = try? Request(head: head, body: nil), request.path == "/events"
+        else { return nil }
+        return try? EventRequest(request)
+    }
+}

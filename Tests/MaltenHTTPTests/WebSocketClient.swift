@@ -1,0 +1,135 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOWebSocket
+
+/// A WebSocket client for the tests over a real socket: it writes the upgrade request and masked
+/// frames itself and parses what comes back byte by byte, so nothing between the `101` and the
+/// first frames can be lost in a handler hand-over. It answers nothing on its own (a test can
+/// play a dead peer).
+final class WebSocketClient {
+    private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private var received = ByteBuffer()
+
+    private init(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) {
+        self.channel = channel
+        inbound = channel.inbound.makeAsyncIterator()
+    }
+
+    /// Opens `GET path` with an upgrade to WebSocket; nil when the server answered plain HTTP.
+    static func connect(port: Int, path: String) async throws -> WebSocketClient? {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let client = WebSocketClient(channel)
+        let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        try await channel.outbound.write(ByteBuffer(string: """
+            GET \(path) HTTP/1.1\r
+            Host: 127.0.0.1:\(port)\r
+            Upgrade: websocket\r
+            Connection: Upgrade\r
+            Sec-WebSocket-Key: \(key)\r
+            Sec-WebSocket-Version: 13\r
+            \r
+
+            """))
+        let head = try await client.responseHead()
+        guard head.hasPrefix("HTTP/1.1 101") else {
+            client.close()
+            return nil
+        }
+        return client
+    }
+
+    func send(_ text: String) async throws {
+        try await send(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text)))
+    }
+
+    /// Sends a frame, masked as a client must.
+    func send(_ frame: WebSocketFrame) async throws {
+        let mask = (0..<4).map { _ in UInt8.random(in: 0...255) }
+        var bytes = ByteBuffer()
+        bytes.writeInteger(UInt8(frame.fin ? 0x80 : 0) | UInt8(webSocketOpcode: frame.opcode))
+        let length = frame.data.readableBytes
+        if length < 126 {
+            bytes.writeInteger(UInt8(0x80 | length))
+        } else {
+            bytes.writeInteger(UInt8(0x80 | 126))
+            bytes.writeInteger(UInt16(length))
+        }
+        bytes.writeBytes(mask)
+        bytes.writeBytes(frame.data.readableBytesView.enumerated().map { $0.element ^ mask[$0.offset % 4] })
+        try await channel.outbound.write(bytes)
+    }
+
+    /// The next frame of any kind; nil once the connection has closed.
+    func nextFrame() async throws -> WebSocketFrame? {
+        while true {
+            if let frame = parseFrame() { return frame }
+            guard var chunk = try await inbound.next() else { return nil }
+            received.writeBuffer(&chunk)
+        }
+    }
+
+    /// The next text frame's JSON, skipping pings; throws at close.
+    func next() async throws -> [String: Any] {
+        while let frame = try await nextFrame() {
+            switch frame.opcode {
+            case .text:
+                return try JSONSerialization.jsonObject(with: Data(frame.data.readableBytesView)) as! [String: Any]
+            case .connectionClose:
+                throw Closed(code: frame.data.getInteger(at: frame.data.readerIndex, as: UInt16.self))
+            default:
+                continue
+            }
+        }
+        throw Closed(code: nil)
+    }
+
+    /// Closes the socket without a close frame, as a vanished peer would.
+    func close() {
+        channel.outbound.finish()
+        channel.channel.close(promise: nil)
+    }
+
+    deinit {
+        close()
+    }
+
+    struct Closed: Error, Equatable {
+        var code: UInt16?
+    }
+
+    private func responseHead() async throws -> String {
+        while true {
+            let view = received.readableBytesView
+            if let end = view.firstRange(of: Array("\r\n\r\n".utf8)) {
+                let length = view.distance(from: view.startIndex, to: end.upperBound)
+                return received.readString(length: length)!
+            }
+            guard var chunk = try await inbound.next() else { throw Closed(code: nil) }
+            received.writeBuffer(&chunk)
+        }
+    }
+
+    /// One whole server frame (unmasked) from what has arrived, if there is one.
+    private func parseFrame() -> WebSocketFrame? {
+        var peek = received
+        guard let first = peek.readInteger(as: UInt8.self), let second = peek.readInteger(as: UInt8.self) else { return nil }
+        var length = Int(second & 0x7f)
+        if length == 126 {
+            guard let extended = peek.readInteger(as: UInt16.self) else { return nil }
+            length = Int(extended)
+        } else if length == 127 {
+            guard let extended = peek.readInteger(as: UInt64.self) else { return nil }
+            length = Int(extended)
+        }
+        guard let data = peek.readSlice(length: length) else { return nil }
+        received = peek
+        return WebSocketFrame(fin: first & 0x80 != 0, opcode: WebSocketOpcode(encodedWebSocketOpcode: first & 0x0f)!, data: data)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import MaltenCore
+import MaltenHTTP
+import NIOCore
+import NIOWebSocket
+import Testing
+
+/// `GET /events` as a WebSocket, through NIO's client upgrader over a real socket.
+@Suite struct WebSocketTests {
+    func connect(_ server: TestServer, _ query: String) async throws -> WebSocketClient {
+        try #require(try await WebSocketClient.connect(port: server.port, path: "/events?" + query))
+    }
+
+    @Test func liveMessagesInOrderWithPresence() async throws {
+        try await TestServer.with { server in
+            let socket = try await connect(server, "stream=ws")
+            let hello = try await socket.next()
+            #expect(hello["Type"] as? String == "event" && hello["Text"] as? String == "connect")
+            let observers = try jsonObject(try await server.get("/streams?stream=ws").body)["ws"] as? [String: Any]
+            #expect(observers?["Observers"] as? Int == 1)
+            var posted: [String] = []
+            for i in 0..<50 {
+                posted.append(try jsonObject(try await server.post("/messages", "stream=ws&text=m\(i)").body)["Created"] as! String)
+            }
+            for i in 0..<50 {
+                let event = try await socket.next()
+                #expect(event["Text"] as? String == "m\(i)" && event["Created"] as? String == posted[i])
+            }
+            // A second subscriber: both see it connect; when it leaves, the first sees it close.
+            let other = try await connect(server, "stream=ws")
+            #expect(try await socket.next()["Text"] as? String == "connect")
+            #expect(try await other.next()["Text"] as? String == "connect")
+            other.close()
+            #expect(try await socket.next()["Text"] as? String == "close")
+            let after = try jsonObject(try await server.get("/streams?stream=ws").body)["ws"] as? [String: Any]
+            #expect(after?["Observers"] as? Int == 1)
+        }
+    }
+
+    @Test func textFramesPostAndRefusedOnesGetAnError() async throws {
+        try await TestServer.with { server in
+            let socket = try await connect(server, "stream=chat")
+            _ = try await socket.next()  // connect
+            try await socket.send("hello from a frame")
+            let echoed = try await socket.next()
+            #expect(echoed["Text"] as? String == "hello from a frame" && echoed["Stream"] as? String == "chat")
+            try await socket.send(String(repeating: "x", count: 1025))
+            let tooLong = try await socket.next()
+            #expect(tooLong["status"] as? Int == 413 && tooLong["error"] != nil)
+            try await socket.send("   ")
+            #expect(try await socket.next()["status"] as? Int == 400)
+            try await socket.send(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: [0xff, 0xfe])))
+            #expect(try await socket.next()["status"] as? Int == 400)
+            // A message in two fragments is one message.
+            try await socket.send(WebSocketFrame(fin: false, opcode: .text, data: ByteBuffer(string: "two ")))
+            try await socket.send(WebSocketFrame(fin: true, opcode: .continuation, data: ByteBuffer(string: "halves")))
+            #expect(try await socket.next()["Text"] as? String == "two halves")
+            let stored = try jsonArray(try await server.get("/messages?stream=chat").body).map { $0["Text"] as? String }
+            #expect(stored == ["hello from a frame", "two halves"])
+        }
+    }
+
+    @Test func resumeWithSinceAndTheGap() async throws {
+        try await TestServer.with { server in
+            var created: [String] = []
+            for i in 0..<1100 {
+                created.append(try await server.store.post(stream: "resume", text: "m\(i)").created.description)
+            }
+            let recent = try await connect(server, "stream=resume&since=\(created[1095])")
+            for i in 1096..<1100 { #expect(try await recent.next()["Text"] as? String == "m\(i)") }
+            #expect(try await recent.next()["Text"] as? String == "connect")
+            let old = try await connect(server, "stream=resume&since=\(created[0])")
+            let gap = try await old.next()
+            #expect(gap["Type"] as? String == "gap" && gap["From"] as? String == created[0] && gap["Oldest"] as? String == created[76])
+            #expect(try await old.next()["Text"] as? String == "m76")
+        }
+    }
+
+    @Test func pingsAreAnsweredAndSilentPeersDropped() async throws {
+        try await TestServer.with(events: EventSettings(heartbeat: .milliseconds(100))) { (server: TestServer) async throws in
+            let socket = try await connect(server, "stream=beat")
+            try await socket.send(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "are you there")))
+            var sawPong = false
+            var pings = 0
+            // This client never answers the server's pings: after one silent interval it is dropped.
+            while let frame = try await socket.nextFrame() {
+                if frame.opcode == .pong { sawPong = String(buffer: frame.data) == "are you there" }
+                if frame.opcode == .ping { pings += 1 }
+            }
+            #expect(sawPong)
+            #expect(pings >= 1)
+            #expect(server.store.info(stream: "beat")?.observers == 0)
+        }
+    }
+
+    @Test func badRequestsAreNotUpgraded() async throws {
+        try await TestServer.with { (server: TestServer) async throws in
+            for path in ["/events?stream=a+b", "/events?since=soon", "/messages?stream=a"] {
+                let socket = try await WebSocketClient.connect(port: server.port, path: path)
+                #expect(socket == nil, "\(path)")
+            }
+        }
+    }
+
+    @Test func shutdownClosesSubscriptions() async throws {
+        try await TestServer.with { server in
+            let socket = try await connect(server, "stream=bye")
+            _ = try await socket.next()
+            let (_, events) = try await EventStreamTests().open(server, "stream=bye")
+            _ = try await events.next()
+            server.stop()
+            await #expect(throws: WebSocketClient.Closed(code: 1001)) {
+                while true { _ = try await socket.next() }  // presence events, then the close frame
+            }
+            await #expect(throws: CancellationError.self) {
+                while true { _ = try await events.next() }  // presence events, then the end of the stream
+            }
+        }
+    }
+}
