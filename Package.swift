@@ -64,13 +64,15 @@ let package = Package(
         .target(
             name: "MaltenBench",
             dependencies: [
-                "MaltenCore", "MaltenHTTP", "MaltenStdio", "MaltenJemalloc", "MaltenTestSupport",
+                "MaltenCore", "MaltenHTTP", "MaltenStdio", "MaltenJemalloc", "MaltenTestSupport", "CEpoll",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Linux's epoll for the benchmark's fan-out client (Glibc does not export it).
+        .target(name: "CEpoll"),
         .executableTarget(
             name: "malten-bench",
             dependencies: ["MaltenBench", "MaltenCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]

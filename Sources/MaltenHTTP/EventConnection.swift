@@ -1,23 +1,16 @@
 import MaltenCore
 import MaltenJSON
 import NIOCore
-import NIOHTTP1
 import NIOWebSocket
-
-/// How a connection carries `GET /events`.
-enum EventTransport {
-    /// A `text/event-stream` response (`id:`, named control events, `: hb` comments).
-    case serverSentEvents
-    /// Text frames of JSON, pings as heartbeats.
-    case webSocket
-}
 
 /// One subscriber of `GET /events`, over either transport. Everything but `courier` is touched
 /// only on the channel's event loop.
 ///
-/// It may fall at most `queueLimit` events behind what its socket has taken; past that it says
-/// `lagged` and closes, so a slow reader never holds up the shard, the other subscribers or the
-/// posters, and never makes memory grow without bound.
+/// Its bytes, already framed (see `EventTransport`), go in through an `EventWriter` next to the
+/// socket, and are flushed once per turn of the loop however many events came. It may fall about
+/// `subscriberQueue` events behind what its socket has taken; past that it says `lagged` and
+/// closes, so a slow reader never holds up the shard, the other subscribers or the posters,
+/// and never makes memory grow without bound.
 final class EventConnection: StreamSubscriber, @unchecked Sendable {
     let courier: any EventCourier
     let channel: any Channel
@@ -26,15 +19,27 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
     private let loop: EventLoopCourier
     private let store: Store
     private let settings: EventSettings
+    private var writer: ChannelHandlerContext?
     private var subscription: Subscription?
-    /// Events written and not yet taken by the socket.
-    private var pending = 0
+    /// Events written, and of those the ones the socket is known to have taken: a write's
+    /// promise says so, and only every `confirmEvery`-th write carries one (a promise per write
+    /// costs more than the rest of the write), so `written - taken` overstates the backlog by
+    /// less than `confirmEvery`.
+    private var written = 0
+    private var taken = 0
+    private var unconfirmedWrites = 0
+    private let confirmEvery: Int
     private var closed = false
+    /// Whether it waits for the loop's next flush.
+    var needsFlush = false
     private var heartbeat: RepeatedTask?
     /// WebSocket: whether the peer has sent anything (a pong, say) since the last ping.
     private var heardFrom = true
 
-    init(channel: any Channel, stream: String, transport: EventTransport, courier: EventLoopCourier, store: Store, settings: EventSettings) {
+    init(
+        channel: any Channel, stream: String, transport: EventTransport, courier: EventLoopCourier, store: Store,
+        settings: EventSettings
+    ) {
         self.channel = channel
         self.stream = stream
         self.transport = transport
@@ -42,16 +47,34 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
         self.loop = courier
         self.store = store
         self.settings = settings
+        self.confirmEvery = max(1, settings.subscriberQueue / 16)
     }
 
-    /// Subscribes (replaying after `since`) and starts the heartbeat.
-    func start(since: Int64?) throws(StoreError) {
+    /// Puts the writer next to the socket, subscribes (replaying after `since`) and starts the
+    /// heartbeat. A refusal is written as the stream's one event, then the connection closes.
+    func start(since: Int64?) {
         channel.eventLoop.assertInEventLoop()
-        subscription = try store.subscribe(stream: stream, since: since, subscriber: self)
+        let writer = EventWriter()
+        do {
+            try channel.pipeline.syncOperations.addHandler(writer, position: .first)
+        } catch {
+            channel.close(promise: nil)
+            return
+        }
+        self.writer = writer.context
         loop.opened(self)
+        do {
+            subscription = try store.subscribe(stream: stream, since: since, subscriber: self)
+        } catch {
+            let refusal = transport.control("error", allocator: channel.allocator) { $0.writeError(error.message, status: error.status) }
+            finish(last: refusal, code: .unexpectedServerError)
+            return
+        }
         let interval = settings.heartbeat
-        heartbeat = channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
-            self?.beat()
+        // A strong reference, dropped when `stop` cancels it (a weak one would move every
+        // retain of this object to the slow, side-table path).
+        heartbeat = channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            self.beat()
         }
     }
 
@@ -70,31 +93,15 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
         heardFrom = true
     }
 
-    /// Writes a batch the courier brought, encoded once for every connection of the loop.
+    /// Writes a batch the courier brought, framed once for every connection of the loop.
     func send(_ batch: inout EncodedEvents) {
         guard !closed else { return }
-        if pending >= settings.subscriberQueue {
-            var lagged = channel.allocator.buffer(capacity: 64 + stream.utf8.count)
-            switch transport {
-            case .serverSentEvents:
-                lagged.writeStaticString("event: lagged\ndata: ")
-                lagged.writeLagged(stream: stream)
-                lagged.writeStaticString("\n\n")
-            case .webSocket:
-                lagged.writeLagged(stream: stream)
-            }
-            finish(last: lagged)
+        if written - taken >= settings.subscriberQueue {
+            let stream = stream
+            finish(last: transport.control("lagged", allocator: channel.allocator) { $0.writeLagged(stream: stream) })
             return
         }
-        switch transport {
-        case .serverSentEvents:
-            write(batch.serverSent, events: batch.count)
-        case .webSocket:
-            for payload in batch.webSocketPayloads.dropLast() {
-                pipeline.write(NIOAny(WebSocketFrame(fin: true, opcode: .text, data: payload)), promise: nil)
-            }
-            write(batch.webSocketPayloads[batch.count - 1], events: batch.count)
-        }
+        write(batch.bytes(for: transport), events: batch.count)
         if case .evicted = batch.last { finish(last: nil) }
     }
 
@@ -103,31 +110,31 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
         finish(last: nil, code: .goingAway)
     }
 
-    /// Writes one text frame or SSE chunk outside the event count (an error answering a frame).
-    func reply(_ buffer: ByteBuffer) {
-        guard !closed else { return }
-        pipeline.writeAndFlush(frame(buffer), promise: nil)
+    /// Writes one JSON object as a frame of its own, outside the event count (an error answering a frame).
+    func reply(_ json: (inout ByteBuffer) -> Void) {
+        guard !closed, let writer else { return }
+        writer.writeAndFlush(NIOAny(transport.control("error", allocator: channel.allocator, json)), promise: nil)
     }
 
-    /// Unsubscribes, writes `last` (if any), ends the transport's way, and closes once that is
+    /// Unsubscribes, writes `last` (if any) and the transport's ending, and closes once that is
     /// out, or after five seconds if the reader never takes it (one that stopped reading would
     /// hold it open).
     func finish(last: ByteBuffer?, code: WebSocketErrorCode = .normalClosure) {
         guard !closed else { return }
         end()  // no longer an observer, from now: the others see it leave at once
-        if let last { pipeline.write(frame(last), promise: nil) }
-        let ending: NIOAny
-        switch transport {
-        case .serverSentEvents:
-            ending = NIOAny(HTTPServerResponsePart.end(nil))
-        case .webSocket:
-            var data = channel.allocator.buffer(capacity: 2)
-            data.write(webSocketErrorCode: code)
-            ending = NIOAny(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
-        }
+        guard let writer else { return }
+        if let last { writer.write(NIOAny(last), promise: nil) }
         let channel = channel
-        pipeline.writeAndFlush(ending).whenComplete { _ in channel.close(promise: nil) }
+        writer.writeAndFlush(NIOAny(transport.ending(code: code, allocator: channel.allocator))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
         channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+    }
+
+    /// Flushes what was written since the loop's last flush.
+    func flush() {
+        needsFlush = false
+        writer?.flush()
     }
 
     private func stop() {
@@ -140,10 +147,7 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
 
     private func beat() {
         guard !closed else { return }
-        switch transport {
-        case .serverSentEvents:
-            write(ByteBuffer(staticString: ": hb\n\n"), events: 1)
-        case .webSocket:
+        if case .webSocket = transport {
             guard heardFrom else {
                 // No pong (nor anything else) for a whole interval: the peer is gone.
                 end()
@@ -151,24 +155,38 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
                 return
             }
             heardFrom = false
-            pipeline.writeAndFlush(NIOAny(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
         }
+        write(transport.heartbeat(allocator: channel.allocator), events: 1)
     }
 
-    private func write(_ buffer: ByteBuffer, events: Int) {
-        pending += events
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenComplete { _ in self.pending -= events }
-        pipeline.writeAndFlush(frame(buffer), promise: written)
+    private func write(_ bytes: ByteBuffer, events: Int) {
+        guard let writer else { return }
+        written += events
+        unconfirmedWrites += 1
+        if unconfirmedWrites >= confirmEvery {
+            unconfirmedWrites = 0
+            let mark = written
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenSuccess { self.taken = max(self.taken, mark) }
+            writer.write(NIOAny(bytes), promise: promise)
+        } else {
+            writer.write(NIOAny(bytes), promise: nil)
+        }
+        loop.flushSoon(self)
+    }
+}
+
+/// The first handler of an event connection, next to the socket: its context is where the
+/// connection's framed bytes go in, past every encoder.
+final class EventWriter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = ByteBuffer
+    private(set) var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
     }
 
-    /// Writes go in from the pipeline's tail, on the loop.
-    private var pipeline: ChannelPipeline.SynchronousOperations { channel.pipeline.syncOperations }
-
-    private func frame(_ buffer: ByteBuffer) -> NIOAny {
-        switch transport {
-        case .serverSentEvents: NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer)))
-        case .webSocket: NIOAny(WebSocketFrame(fin: true, opcode: .text, data: buffer))
-        }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 }

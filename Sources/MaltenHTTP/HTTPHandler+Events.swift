@@ -31,26 +31,20 @@ extension HTTPHandler {
             write(error.response(allocator: context.channel.allocator), for: head, keepAlive: false, context: context)
             return
         }
-        let headers = HTTPHeaders([
+        // HTTP/1.1 bodies are chunked; the event bytes carry their chunk framing themselves.
+        let chunked = head.version.major == 1 && head.version.minor >= 1
+        var headers = HTTPHeaders([
             ("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no"),
             ("Access-Control-Allow-Origin", "*"),
         ])
+        headers.add(name: chunked ? "Transfer-Encoding" : "Connection", value: chunked ? "chunked" : "close")
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         stopDeadline()
         let connection = EventConnection(
-            channel: context.channel, stream: target.stream, transport: .serverSentEvents, courier: courier,
-            store: router.store, settings: events)
+            channel: context.channel, stream: target.stream, transport: .serverSentEvents(chunked: chunked),
+            courier: courier, store: router.store, settings: events)
         state = .streaming(connection)
-        do {
-            try connection.start(since: target.since)
-        } catch {
-            // The head is out: all that is left to say is the error as the stream's one event.
-            var body = context.channel.allocator.buffer(capacity: 96)
-            body.writeStaticString("event: error\ndata: ")
-            body.writeError(error.message, status: error.status)
-            body.writeStaticString("\n\n")
-            connection.finish(last: body)
-        }
+        connection.start(since: target.since)
     }
 
     /// Ends the subscription of a connection that streamed events.

@@ -127,7 +127,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         if needsFlush {
             needsFlush = false
-            context.flush()
+            courier.whenDelivered { context.flush() }
         }
         context.fireChannelReadComplete()
     }

@@ -30,11 +30,7 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
             channel: context.channel, stream: target.stream, transport: .webSocket, courier: courier,
             store: store, settings: settings)
         self.connection = connection
-        do {
-            try connection.start(since: target.since)
-        } catch {
-            connection.finish(last: errorFrame(error.message, status: error.status, context: context), code: .unexpectedServerError)
-        }
+        connection.start(since: target.since)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -51,9 +47,9 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
         connection?.heard()
         switch frame.opcode {
         case .text:
-            post(frame.unmaskedData, context: context)
+            post(frame.unmaskedData)
         case .binary:
-            connection?.reply(errorFrame("Binary frames are not accepted: send the message as text", status: 400, context: context))
+            refuse("Binary frames are not accepted: send the message as text", status: 400)
         case .ping:
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
         case .connectionClose:
@@ -66,22 +62,20 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
         }
     }
 
-    private func post(_ payload: ByteBuffer, context: ChannelHandlerContext) {
+    private func post(_ payload: ByteBuffer) {
         guard let text = String(validating: payload.readableBytesView, as: UTF8.self) else {
-            connection?.reply(errorFrame("Message must be valid UTF-8", status: 400, context: context))
+            refuse("Message must be valid UTF-8", status: 400)
             return
         }
         do {
             _ = try store.post(stream: target.stream, text: text)
         } catch {
-            connection?.reply(errorFrame(error.message, status: error.status, context: context))
+            refuse(error.message, status: error.status)
         }
     }
 
-    private func errorFrame(_ message: String, status: Int, context: ChannelHandlerContext) -> ByteBuffer {
-        var buffer = context.channel.allocator.buffer(capacity: 64 + message.utf8.count)
-        buffer.writeError(message, status: status)
-        return buffer
+    private func refuse(_ message: String, status: Int) {
+        connection?.reply { $0.writeError(message, status: status) }
     }
 }
 
