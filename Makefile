@@ -2,9 +2,9 @@
 SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib
 APT_BUILD = libjemalloc-dev pkg-config
-APT_BENCH = wrk nginx-light curl
+APT_BENCH = wrk nginx-light curl libnginx-mod-nchan
 
-.PHONY: run build test bench bench-http deps deps-bench clean
+.PHONY: run build test bench bench-http bench-fanout deps deps-bench clean
 
 ## run: build a static release binary and serve on :9090 (MALTEN_* variables and ARGS="--flags" apply)
 run: build
@@ -24,6 +24,10 @@ bench: deps
 ## bench-http: the HTTP load run (server pinned to cpu 0, wrk on cpu 1) beside nginx's ceiling
 bench-http: deps-bench build
 	./Benchmarks/http-load.sh
+
+## bench-fanout: SSE fan-out and idle subscribers against nchan in the same run (RUNS=3)
+bench-fanout: deps-bench build
+	./Benchmarks/fanout.sh $(or $(RUNS),3)
 
 deps:
 	@$(call apt_install,$(APT_BUILD))

@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(
             name: "MaltenFrontendTests",
             dependencies: [
-                "malten", "MaltenCore", "MaltenHTTP",
+                "malten", "MaltenCore", "MaltenHTTP", "MaltenTestClients",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -91,6 +91,15 @@ let package = Package(
         ),
         // A clock that moves by hand, for the tests and the benchmark.
         .target(name: "MaltenTestSupport", dependencies: ["MaltenCore"]),
+        // Event clients over real sockets (SSE and WebSocket), for the tests only.
+        .target(
+            name: "MaltenTestClients",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "MaltenCoreTests", dependencies: ["MaltenCore", "MaltenTestSupport"]),
         .testTarget(
             name: "MaltenHTTPTests",
@@ -99,6 +108,7 @@ let package = Package(
                 "MaltenHTTP",
                 "MaltenJSON",
                 "MaltenTestSupport",
+                "MaltenTestClients",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

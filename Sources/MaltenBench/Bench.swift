@@ -72,6 +72,14 @@ public enum Bench {
         let posts = try await load.postsPerSecond(store: Store(limits: Limits(memoryBudget: profile.budget)))
         report.add("http_posts_per_s", posts, "/s")
 
+        log("fan-out: SSE subscribers on one stream, 8 posts in flight, over loopback")
+        let fanOut = try await FanOutLoad(subscribers: max(10, core.scaled(1000)), posts: max(20, core.scaled(2000)))
+            .run(store: Store(limits: Limits(memoryBudget: profile.budget)))
+        report.add("fanout_deliveries_per_s", fanOut.perSecond, "/s")
+        report.add("fanout_p50_latency", fanOut.p50 / 1000, "ms")
+        report.add("fanout_p99_latency", fanOut.p99 / 1000, "ms")
+        report.check("fanout_every_event_in_order", fanOut.complete ? 1 : 0, atLeast: 1, "yes")
+
         log("stdio: post lines, then get lines, through pipes")
         let stdio = StdioLoad()
         let stdioStore = Store(limits: Limits(memoryBudget: profile.budget))

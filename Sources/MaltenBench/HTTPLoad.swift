@@ -121,3 +121,28 @@ public struct BenchError: Error, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
 }
+
+/// The fan-out scenario in process: the real HTTP frontend on one event loop and `FanOut`'s
+/// epoll client in the calling thread, over loopback.
+struct FanOutLoad {
+    let subscribers: Int
+    let posts: Int
+
+    func run(store: Store) async throws -> FanOut.Result {
+        let serverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var logger = Logger(label: "malten-bench")
+        logger.logLevel = .error
+        let server = HTTPServer(
+            store: store, configuration: .init(host: "127.0.0.1", port: 0), logger: logger, group: serverLoop)
+        let serving = Task { try await server.run() }
+        let port = try await server.localAddress.port!
+        var load = FanOut(server: .malten, port: port, subscribers: subscribers, posts: posts)
+        load.inFlight = 8
+        let result = Result { try load.run() }
+        serving.cancel()
+        _ = await serving.result
+        try await serverLoop.shutdownGracefully()
+        return try result.get()
+    }
+}
+

@@ -27,7 +27,8 @@ import Testing
             "idle_rss", "flood_posted", "flood_peak_rss", "rss_after_expiry", "bytes_per_message_16_chars",
             "bytes_per_message_100_chars", "bytes_per_message_1024_chars", "bytes_per_empty_stream_1024",
             "appends_per_s_1_thread_64_streams", "reads_newest_25_per_s_1_thread", "expiry_streams_per_s",
-            "http_posts_per_s", "stdio_post_lines_per_s", "stdio_get_lines_per_s",
+            "http_posts_per_s", "stdio_post_lines_per_s", "stdio_get_lines_per_s", "fanout_deliveries_per_s",
+            "fanout_p99_latency",
         ] {
             let value = try #require(values[name], "\(name) missing")
             #expect(value > 0, "\(name) = \(value)")
@@ -40,7 +41,9 @@ import Testing
         #expect((1028...1300).contains(values["bytes_per_message_1024_chars"]!))
         #expect((32_768...36_000).contains(values["bytes_per_empty_stream_1024"]!))
         let checks = try #require(report["checks"] as? [[String: Any]])
-        #expect(checks.count == 7)
+        #expect(checks.count == 8)
+        // The fan-out over loopback delivered every event, in order, to every subscriber.
+        #expect(checks.first { $0["name"] as? String == "fanout_every_event_in_order" }?["passed"] as? Bool == true)
         // Exit status 1 exactly when a check failed.
         let failed = checks.contains { $0["passed"] as? Bool == false }
         #expect(process.terminationStatus == (failed ? 1 : 0))

@@ -114,3 +114,77 @@ import Testing
         }
     }
 }
+
+/// Subscriptions, written once and run through SSE, WebSocket and stdio.
+@Suite struct SubscriptionBehaviourTests {
+    func with(_ subscriber: Subscriber, _ body: (any FrontendDriver) async throws -> Void) async throws {
+        try await BehaviourTests().with(subscriber.frontend, body)
+    }
+
+    func post(_ api: any FrontendDriver, _ stream: String, _ text: String) async throws -> String {
+        try #require(try await api.call(Call("post", [("stream", stream), ("text", text)])).object["Created"] as? String)
+    }
+
+    func observers(_ api: any FrontendDriver, _ stream: String) async throws -> Int? {
+        (try await api.call(Call("streams", [("stream", stream)])).object[stream] as? [String: Any])?["Observers"] as? Int
+    }
+
+    @Test(arguments: Subscriber.allCases)
+    func liveMessagesInOrderWithPresence(_ subscriber: Subscriber) async throws {
+        try await with(subscriber) { api in
+            let feed = try await api.subscribe("room", since: nil, webSocket: subscriber == .webSocket)
+            let hello = try await feed.next()
+            #expect(hello["Type"] as? String == "event" && hello["Text"] as? String == "connect" && hello["Stream"] as? String == "room")
+            #expect(try await observers(api, "room") == 1)
+            var created: [String] = []
+            for i in 0..<10 { created.append(try await post(api, "room", "m\(i)")) }
+            for i in 0..<10 {
+                let event = try await feed.next()
+                #expect(event["Text"] as? String == "m\(i)" && event["Created"] as? String == created[i])
+            }
+            let other = try await api.subscribe("room", since: nil, webSocket: subscriber == .webSocket)
+            #expect(try await feed.next()["Text"] as? String == "connect")
+            #expect(try await other.next()["Text"] as? String == "connect")
+            try await other.end()
+            #expect(try await feed.next()["Text"] as? String == "close")
+            #expect(try await observers(api, "room") == 1)
+        }
+    }
+
+    @Test(arguments: Subscriber.allCases)
+    func resumeReplaysExactlyWhatWasMissedThenGoesLive(_ subscriber: Subscriber) async throws {
+        try await with(subscriber) { api in
+            var created: [String] = []
+            for i in 0..<10 { created.append(try await post(api, "r", "m\(i)")) }
+            let feed = try await api.subscribe("r", since: created[6], webSocket: subscriber == .webSocket)
+            for i in 7..<10 { #expect(try await feed.next()["Text"] as? String == "m\(i)") }
+            #expect(try await feed.next()["Text"] as? String == "connect")
+            _ = try await post(api, "r", "m10")
+            #expect(try await feed.next()["Text"] as? String == "m10")
+        }
+    }
+
+    @Test(arguments: Subscriber.allCases)
+    func theGapComesFirstWhenTheRingMovedOn(_ subscriber: Subscriber) async throws {
+        try await with(subscriber) { api in
+            let first = try await post(api, "g", "m0")
+            for i in 1..<1100 { _ = try await post(api, "g", "m\(i)") }
+            let feed = try await api.subscribe("g", since: first, webSocket: subscriber == .webSocket)
+            let gap = try await feed.next()
+            #expect(gap["Type"] as? String == "gap" && gap["Stream"] as? String == "g" && gap["From"] as? String == first)
+            let oldest = try await feed.next()
+            #expect(oldest["Text"] as? String == "m76" && oldest["Created"] as? String == gap["Oldest"] as? String)
+        }
+    }
+
+    @Test(arguments: Subscriber.allCases)
+    func subscribingCreatesTheStreamUnlisted(_ subscriber: Subscriber) async throws {
+        try await with(subscriber) { api in
+            let feed = try await api.subscribe("quiet", since: nil, webSocket: subscriber == .webSocket)
+            _ = try await feed.next()
+            let stream = try await api.call(Call("streams", [("stream", "quiet")])).object["quiet"] as? [String: Any]
+            #expect(stream?["Private"] as? Bool == true && stream?["Observers"] as? Int == 1)
+            #expect(try await api.call(Call("streams")).object["quiet"] == nil)
+        }
+    }
+}

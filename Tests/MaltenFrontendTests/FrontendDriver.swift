@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MaltenCore
 import MaltenHTTP
+import MaltenTestClients
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -32,7 +33,26 @@ struct Reply {
 /// A frontend under test.
 protocol FrontendDriver: Sendable {
     func call(_ call: Call) async throws -> Reply
+    /// Subscribes to `stream` (after `since`, if given); HTTP over a WebSocket or over SSE.
+    func subscribe(_ stream: String, since: String?, webSocket: Bool) async throws -> any EventFeed
     func close() async throws
+}
+
+/// A live subscription through a frontend: the events it receives, as JSON objects.
+protocol EventFeed {
+    func next() async throws -> [String: Any]
+    /// Ends the subscription (HTTP closes the connection; stdio sends `unsubscribe`).
+    func end() async throws
+}
+
+/// The ways to subscribe: both HTTP transports and stdio.
+enum Subscriber: String, CaseIterable, CustomTestStringConvertible {
+    case serverSentEvents
+    case webSocket
+    case stdio
+
+    var testDescription: String { rawValue }
+    var frontend: Frontend { self == .stdio ? .stdio : .http }
 }
 
 enum Frontend: String, CaseIterable, CustomTestStringConvertible {
@@ -51,8 +71,9 @@ enum Frontend: String, CaseIterable, CustomTestStringConvertible {
 
 /// The HTTP frontend: a real server on a loopback port, AsyncHTTPClient as the client.
 struct HTTPDriver: FrontendDriver {
-    let base: String
+    let port: Int
     let task: Task<Void, any Error>
+    var base: String { "http://127.0.0.1:\(port)" }
 
     static func start() async throws -> HTTPDriver {
         var logger = Logger(label: "test")
@@ -60,7 +81,7 @@ struct HTTPDriver: FrontendDriver {
         let server = HTTPServer(store: Store(), configuration: .init(host: "127.0.0.1", port: 0), logger: logger)
         let task = Task { try await server.run() }
         let port = try await server.localAddress.port!
-        return HTTPDriver(base: "http://127.0.0.1:\(port)", task: task)
+        return HTTPDriver(port: port, task: task)
     }
 
     func call(_ call: Call) async throws -> Reply {
@@ -89,9 +110,28 @@ struct HTTPDriver: FrontendDriver {
         return Reply(status: Int(response.status.code), json: json)
     }
 
+    func subscribe(_ stream: String, since: String?, webSocket: Bool) async throws -> any EventFeed {
+        let path = "/events?stream=\(stream)" + (since.map { "&since=\($0)" } ?? "")
+        if webSocket {
+            return try #require(try await WebSocketClient.connect(port: port, path: path))
+        }
+        let client = try await EventStreamClient.connect(port: port, path: path)
+        #expect(client.status == 200)
+        return client
+    }
+
     func close() async throws {
         task.cancel()
     }
+}
+
+extension WebSocketClient: EventFeed {
+    func end() async throws { close() }
+}
+
+extension EventStreamClient: EventFeed {
+    func next() async throws -> [String: Any] { try await next().data }
+    func end() async throws { close() }
 }
 
 /// The stdio frontend: the real `malten stdio` executable as a subprocess, on pipes.
@@ -101,6 +141,8 @@ final class StdioDriver: FrontendDriver, @unchecked Sendable {
     let output = Pipe()
     private var pending = Data()
     private var rid = 0
+    /// Event lines that came while something else was read, by subscription number.
+    private var events: [Int: [[String: Any]]] = [:]
 
     /// `malten` sits beside the test bundle in the build folder.
     static var executable: URL {
@@ -155,15 +197,54 @@ final class StdioDriver: FrontendDriver, @unchecked Sendable {
         for (name, value) in call.parameters { request[name] = value }
         let data = try JSONSerialization.data(withJSONObject: request)
         try send(line: String(decoding: data, as: UTF8.self))
-        let answer = try nextLine()
+        var answer = try nextLine()
+        while let sub = answer["sub"] as? Int, let event = answer["event"] as? [String: Any] {
+            events[sub, default: []].append(event)
+            answer = try nextLine()
+        }
         #expect(answer["rid"] as? Int == rid)
         if let ok = answer["ok"] { return Reply(status: 200, json: ok) }
         return Reply(status: answer["status"] as? Int ?? 0, json: ["error": answer["error"] ?? ""])
     }
 
+    func subscribe(_ stream: String, since: String?, webSocket: Bool) async throws -> any EventFeed {
+        var parameters: [(String, Any)] = [("stream", stream)]
+        if let since { parameters.append(("since", since)) }
+        let sub = try #require(try await call(Call("subscribe", parameters)).object["sub"] as? Int)
+        return StdioFeed(driver: self, sub: sub)
+    }
+
+    /// The next event of subscription `sub`, from what was set aside or from new lines.
+    func nextEvent(of sub: Int) throws -> [String: Any] {
+        while events[sub, default: []].isEmpty {
+            let line = try nextLine()
+            guard let number = line["sub"] as? Int, let event = line["event"] as? [String: Any] else {
+                Issue.record("an answer nobody asked for: \(line)")
+                continue
+            }
+            events[number, default: []].append(event)
+        }
+        return events[sub]!.removeFirst()
+    }
+
+    /// Ends input, reads (and drops) what output is left, so a process still writing events is
+    /// not left blocked on a full pipe, and waits for it to exit.
     func close() async throws {
         try input.fileHandleForWriting.close()
+        while !output.fileHandleForReading.availableData.isEmpty {}
         process.waitUntilExit()
+    }
+}
+
+/// A stdio subscription: its event lines.
+struct StdioFeed: EventFeed {
+    let driver: StdioDriver
+    let sub: Int
+
+    func next() async throws -> [String: Any] { try driver.nextEvent(of: sub) }
+
+    func end() async throws {
+        #expect(try await driver.call(Call("unsubscribe", [("sub", sub)])).status == 200)
     }
 }
 

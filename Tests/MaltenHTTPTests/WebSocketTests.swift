@@ -2,6 +2,7 @@ import Foundation
 import MaltenCore
 import MaltenHTTP
 import NIOCore
+import MaltenTestClients
 import NIOWebSocket
 import Testing
 

@@ -7,7 +7,7 @@ import NIOWebSocket
 /// frames itself and parses what comes back byte by byte, so nothing between the `101` and the
 /// first frames can be lost in a handler hand-over. It answers nothing on its own (a test can
 /// play a dead peer).
-final class WebSocketClient {
+public final class WebSocketClient {
     private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
     private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
     private var received = ByteBuffer()
@@ -18,7 +18,7 @@ final class WebSocketClient {
     }
 
     /// Opens `GET path` with an upgrade to WebSocket; nil when the server answered plain HTTP.
-    static func connect(port: Int, path: String) async throws -> WebSocketClient? {
+    public static func connect(port: Int, path: String) async throws -> WebSocketClient? {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -45,12 +45,12 @@ final class WebSocketClient {
         return client
     }
 
-    func send(_ text: String) async throws {
+    public func send(_ text: String) async throws {
         try await send(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text)))
     }
 
     /// Sends a frame, masked as a client must.
-    func send(_ frame: WebSocketFrame) async throws {
+    public func send(_ frame: WebSocketFrame) async throws {
         let mask = (0..<4).map { _ in UInt8.random(in: 0...255) }
         var bytes = ByteBuffer()
         bytes.writeInteger(UInt8(frame.fin ? 0x80 : 0) | UInt8(webSocketOpcode: frame.opcode))
@@ -67,7 +67,7 @@ final class WebSocketClient {
     }
 
     /// The next frame of any kind; nil once the connection has closed.
-    func nextFrame() async throws -> WebSocketFrame? {
+    public func nextFrame() async throws -> WebSocketFrame? {
         while true {
             if let frame = parseFrame() { return frame }
             guard var chunk = try await inbound.next() else { return nil }
@@ -76,7 +76,7 @@ final class WebSocketClient {
     }
 
     /// The next text frame's JSON, skipping pings; throws at close.
-    func next() async throws -> [String: Any] {
+    public func next() async throws -> [String: Any] {
         while let frame = try await nextFrame() {
             switch frame.opcode {
             case .text:
@@ -91,7 +91,7 @@ final class WebSocketClient {
     }
 
     /// Closes the socket without a close frame, as a vanished peer would.
-    func close() {
+    public func close() {
         channel.outbound.finish()
         channel.channel.close(promise: nil)
     }
@@ -100,8 +100,9 @@ final class WebSocketClient {
         close()
     }
 
-    struct Closed: Error, Equatable {
-        var code: UInt16?
+    public struct Closed: Error, Equatable {
+        public var code: UInt16?
+        public init(code: UInt16?) { self.code = code }
     }
 
     private func responseHead() async throws -> String {
