@@ -3,8 +3,10 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib
 APT_BUILD = libjemalloc-dev pkg-config
 APT_BENCH = wrk nginx-light curl libnginx-mod-nchan
+# The web page's tests drive Debian's headless Chromium through chromedriver.
+APT_TEST = chromium chromium-driver
 
-.PHONY: run build test bench bench-http bench-fanout deps deps-bench clean
+.PHONY: run build test bench bench-http bench-fanout deps deps-test deps-bench clean
 
 ## run: build a static release binary and serve on :9090 (MALTEN_* variables and ARGS="--flags" apply)
 run: build
@@ -13,8 +15,8 @@ run: build
 build: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product malten
 
-## test: every test of every target (installs what the build needs first)
-test: deps
+## test: every test of every target, the browser tests included (installs what they need first)
+test: deps deps-test
 	$(SWIFT) test
 
 ## bench: the in-process benchmark against the small-device profile (PROFILE=pi-zero|pi4|server)
@@ -31,6 +33,9 @@ bench-fanout: deps-bench build
 
 deps:
 	@$(call apt_install,$(APT_BUILD))
+
+deps-test:
+	@$(call apt_install,$(APT_TEST))
 
 deps-bench:
 	@$(call apt_install,$(APT_BENCH))

@@ -20,6 +20,8 @@ let package = Package(
     targets: [
         // The store: sharded stream maps, rings, the timing wheel. Standard library and Dispatch only.
         .target(name: "MaltenCore"),
+        // The web page at `/`: HTML, script, style and icon, embedded as text (no files at run time).
+        .target(name: "MaltenWeb"),
         // Malten's JSON, written straight into ByteBuffers; shared by the frontends.
         .target(name: "MaltenJSON", dependencies: ["MaltenCore", .product(name: "NIOCore", package: "swift-nio")]),
         // The stdin/stdout frontend: JSON Lines over MaltenCore.
@@ -33,6 +35,7 @@ let package = Package(
             dependencies: [
                 "MaltenCore",
                 "MaltenJSON",
+                "MaltenWeb",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

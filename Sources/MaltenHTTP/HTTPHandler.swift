@@ -152,7 +152,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func write(_ response: Response, for head: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.reserveCapacity(5 + response.headers.count)
-        if response.status != .noContent {
+        if response.status != .noContent && response.status != .notModified {
             headers.add(name: "Content-Type", value: response.contentType)
             headers.add(name: "Content-Length", value: String(response.body.readableBytes))
         }

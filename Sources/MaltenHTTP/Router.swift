@@ -25,6 +25,9 @@ struct Router: Sendable {
         case ("/messages", .OPTIONS), ("/streams", .OPTIONS), ("/stats", .OPTIONS):
             return .preflight
         case ("/events", .OPTIONS): return .preflight
+        case (_, .GET), (_, .HEAD):
+            if let page = WebRoutes.response(for: request) { return page }
+            throw HTTPError(.notFound, "Not found")
         case ("/events", _):
             throw HTTPError(.methodNotAllowed, "Method not allowed", headers: [("Allow", "GET, OPTIONS")])
         case ("/stats", _):

@@ -223,4 +223,30 @@ import Testing
             #expect(try jsonObject(tiny.body)["error"] as? String == "Does not fit in the server's memory budget")
         }
     }
+
+    @Test func theWebPageAndItsFilesAreServedFromTheBinary() async throws {
+        try await TestServer.with { (server: TestServer) async throws in
+            for (path, type, marker) in [
+                ("/", "text/html; charset=utf-8", "<script src=\"/app.js\" defer></script>"),
+                ("/app.js", "text/javascript; charset=utf-8", "new EventSource("),
+                ("/app.css", "text/css; charset=utf-8", "#messages"),
+                ("/icon.svg", "image/svg+xml", "<svg"),
+            ] {
+                let page = try await server.get(path)
+                #expect(page.status == 200 && page.headers.first(name: "Content-Type") == type, "\(path)")
+                #expect(page.body.contains(marker), "\(path)")
+                #expect(page.headers.first(name: "Content-Security-Policy")?.hasPrefix("default-src 'self'") == true)
+                #expect(page.headers.first(name: "ETag") != nil && page.headers.first(name: "Cache-Control") == "no-cache")
+            }
+            // Nothing in the page pulls from elsewhere, and nothing runs inline.
+            let html = try await server.get("/").body
+            #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<style") && !html.contains("style="))
+            #expect(html.components(separatedBy: "<script").count == 2)
+            let head = try await server.request(.HEAD, "/")
+            #expect(head.status == 200 && head.body.isEmpty)
+            let missing = try await server.get("/nothing-here")
+            #expect(missing.status == 404 && missing.body == #"{"error":"Not found"}"#)
+        }
+    }
 }
+
