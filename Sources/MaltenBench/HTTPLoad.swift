@@ -13,45 +13,60 @@ struct HTTPLoad {
 
     /// Requests per second, after checking that every request got a 200.
     func postsPerSecond(store: Store) async throws -> Double {
-        let serverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let clientLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var logger = Logger(label: "malten-bench")
-        logger.logLevel = .error
-        let server = HTTPServer(
-            store: store, configuration: .init(host: "127.0.0.1", port: 0), logger: logger, group: serverLoop)
-        let serving = Task { try await server.run() }
-        defer { serving.cancel() }
-        let port = try await server.localAddress.port!
-
         let perConnection = requests / connections
-        let start = Stopwatch.now()
-        var futures: [EventLoopFuture<Int>] = []
-        for index in 0..<connections {
-            let promise = clientLoop.next().makePromise(of: Int.self)
-            futures.append(promise.futureResult)
-            _ = try await ClientBootstrap(group: clientLoop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(
-                            PostingHandler(stream: "bench\(index % 64)", requests: perConnection, done: promise))
+        let measured = await Self.outcome { try await withLoopbackServer(store: store) { port in
+            let start = Stopwatch.now()
+            var futures: [EventLoopFuture<Int>] = []
+            for index in 0..<connections {
+                let promise = clientLoop.next().makePromise(of: Int.self)
+                futures.append(promise.futureResult)
+                _ = try await ClientBootstrap(group: clientLoop)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                            try channel.pipeline.syncOperations.addHandler(
+                                PostingHandler(stream: "bench\(index % 64)", requests: perConnection, done: promise))
+                        }
                     }
-                }
-                .connect(host: "127.0.0.1", port: port).get()
-        }
-        var succeeded = 0
-        for future in futures { succeeded += try await future.get() }
-        let seconds = Double(Stopwatch.now() - start) / 1e9
-        serving.cancel()
-        _ = await serving.result  // the server stops before its loop does
-        try await serverLoop.shutdownGracefully()
+                    .connect(host: "127.0.0.1", port: port).get()
+            }
+            var succeeded = 0
+            for future in futures { succeeded += try await future.get() }
+            return (succeeded, Double(Stopwatch.now() - start) / 1e9)
+        } }
         try await clientLoop.shutdownGracefully()
+        let (succeeded, seconds) = try measured.get()
         guard succeeded == perConnection * connections else {
             throw BenchError("HTTP load: \(perConnection * connections - succeeded) requests failed")
         }
         return Double(succeeded) / seconds
     }
+
+    private static func outcome<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
+        do { return .success(try await body()) } catch { return .failure(error) }
+    }
+}
+
+/// Runs `body` with the real HTTP frontend serving `store` on a loopback port, on an event loop of
+/// its own; the server stops before its loop does.
+func withLoopbackServer<T>(store: Store, _ body: (Int) async throws -> T) async throws -> T {
+    let serverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    var logger = Logger(label: "malten-bench")
+    logger.logLevel = .error
+    let server = HTTPServer(store: store, configuration: .init(host: "127.0.0.1", port: 0), logger: logger, group: serverLoop)
+    let serving = Task { try await server.run() }
+    let result: Result<T, any Error>
+    do {
+        result = .success(try await body(try await server.localAddress.port!))
+    } catch {
+        result = .failure(error)
+    }
+    serving.cancel()
+    _ = await serving.result
+    try await serverLoop.shutdownGracefully()
+    return try result.get()
 }
 
 /// Sends `requests` POSTs one after another on its connection, counting 200s.
@@ -129,20 +144,10 @@ struct FanOutLoad {
     let posts: Int
 
     func run(store: Store) async throws -> FanOut.Result {
-        let serverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var logger = Logger(label: "malten-bench")
-        logger.logLevel = .error
-        let server = HTTPServer(
-            store: store, configuration: .init(host: "127.0.0.1", port: 0), logger: logger, group: serverLoop)
-        let serving = Task { try await server.run() }
-        let port = try await server.localAddress.port!
-        var load = FanOut(server: .malten, port: port, subscribers: subscribers, posts: posts)
-        load.inFlight = 8
-        let result = Result { try load.run() }
-        serving.cancel()
-        _ = await serving.result
-        try await serverLoop.shutdownGracefully()
-        return try result.get()
+        try await withLoopbackServer(store: store) { port in
+            var load = FanOut(server: .malten, port: port, subscribers: subscribers, posts: posts)
+            load.inFlight = 8
+            return try load.run()
+        }
     }
 }
-

@@ -59,22 +59,28 @@ public final class EventStreamClient {
             if let end = body.firstRange(of: Array("\n\n".utf8)) {
                 let block = String(decoding: body[..<end.lowerBound], as: UTF8.self)
                 body.removeFirst(end.upperBound)
-                var event = Event(data: [:])
-                var isComment = true
-                for line in block.split(separator: "\n") {
-                    if line.hasPrefix("id: ") { event.id = String(line.dropFirst(4)); isComment = false }
-                    if line.hasPrefix("event: ") { event.name = String(line.dropFirst(7)); isComment = false }
-                    if line.hasPrefix("data: ") {
-                        event.data = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any] ?? [:]
-                        isComment = false
-                    }
-                }
-                if isComment { comments += 1 } else { return event }
+                if let event = try Self.event(from: block) { return event }
+                comments += 1
                 continue
             }
             if try takeChunk() { continue }
             guard try await readMore() else { throw EndOfStream() }
         }
+    }
+
+    /// One SSE block (the lines before a blank line) as an event; nil for a comment.
+    public static func event(from block: String) throws -> Event? {
+        var event = Event(data: [:])
+        var isComment = true
+        for line in block.split(separator: "\n") {
+            if line.hasPrefix("id: ") { event.id = String(line.dropFirst(4)); isComment = false }
+            if line.hasPrefix("event: ") { event.name = String(line.dropFirst(7)); isComment = false }
+            if line.hasPrefix("data: ") {
+                event.data = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any] ?? [:]
+                isComment = false
+            }
+        }
+        return isComment ? nil : event
     }
 
     /// Closes the socket.

@@ -99,8 +99,8 @@ enum WebScript {
       const fields = new FormData(event.target);
       const isPrivate = fields.get('private') === 'on';
       const request = { private: String(isPrivate), ttl: fields.get('ttl') };
-      const name = fields.get('stream').trim();
-      if (name) request.stream = name;
+      const name = (fields.get('stream') || '').trim();  // a disabled field is not in the form
+      if (name && !isPrivate) request.stream = name;  // a private stream's name is random
       $('#create-error').textContent = '';
       try {
         const created = await json('/streams', form(request));
@@ -116,6 +116,10 @@ enum WebScript {
       } catch (error) {
         $('#create-error').textContent = error.message;
       }
+    });
+
+    $('#create input[name=private]').addEventListener('change', (event) => {
+      $('#create input[name=stream]').disabled = event.target.checked;
     });
 
     $('#copy').addEventListener('click', async () => {

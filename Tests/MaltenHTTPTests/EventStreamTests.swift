@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import MaltenCore
 import MaltenHTTP
+import MaltenTestClients
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -9,14 +10,9 @@ import Testing
 
 /// `GET /events` over Server-Sent Events, with AsyncHTTPClient reading the stream as it comes.
 @Suite struct EventStreamTests {
-    /// One parsed event: its `id:`, its `event:` name and its data as JSON.
-    struct Event {
-        var id: String?
-        var name: String?
-        var data: [String: Any]
-    }
+    typealias Event = EventStreamClient.Event
 
-    /// Reads events from an open SSE response until `until` says stop (or 10 s pass).
+    /// Reads the events of an open SSE response as AsyncHTTPClient hands its body on.
     final class EventReader {
         var iterator: HTTPClientResponse.Body.AsyncIterator
         var text = ""
@@ -31,18 +27,9 @@ import Testing
                 if let end = text.range(of: "\n\n") {
                     let block = String(text[..<end.lowerBound])
                     text = String(text[end.upperBound...])
-                    var event = Event(data: [:])
-                    var isComment = true
-                    for line in block.split(separator: "\n") {
-                        if line.hasPrefix("id: ") { event.id = String(line.dropFirst(4)); isComment = false }
-                        if line.hasPrefix("event: ") { event.name = String(line.dropFirst(7)); isComment = false }
-                        if line.hasPrefix("data: ") {
-                            event.data = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as! [String: Any]
-                            isComment = false
-                        }
-                    }
-                    if isComment { comments += 1; continue }
-                    return event
+                    if let event = try EventStreamClient.event(from: block) { return event }
+                    comments += 1
+                    continue
                 }
                 guard let chunk = try await iterator.next() else { throw CancellationError() }
                 text += String(buffer: chunk)

@@ -65,7 +65,7 @@ import Testing
         try await TestServer.with { server in
             var created: [String] = []
             for i in 0..<1100 {
-                created.append(try await server.store.post(stream: "resume", text: "m\(i)").created.description)
+                created.append(try server.store.post(stream: "resume", text: "m\(i)").created.description)
             }
             let recent = try await connect(server, "stream=resume&since=\(created[1095])")
             for i in 1096..<1100 { #expect(try await recent.next()["Text"] as? String == "m\(i)") }
