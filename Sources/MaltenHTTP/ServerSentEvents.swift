@@ -1,7 +1,6 @@
 import MaltenCore
 import MaltenJSON
 import NIOCore
-import NIOHTTP1
 
 extension ByteBuffer {
     /// One Server-Sent Event: messages carry `id: <Created>` (for `Last-Event-ID`); presence events

@@ -5,8 +5,8 @@ import NIOWebSocket
 
 /// A WebSocket client for the tests over a real socket: it writes the upgrade request and masked
 /// frames itself and parses what comes back byte by byte, so nothing between the `101` and the
-/// first frames can be lost in a handler hand-over. It answers nothing on its own (a test can
-/// play a dead peer).
+/// first frames can be lost in a handler hand-over. `next()` answers pings as a browser would;
+/// `nextFrame()` answers nothing (a test can play a dead peer).
 public final class WebSocketClient {
     private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
     private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
@@ -75,10 +75,12 @@ public final class WebSocketClient {
         }
     }
 
-    /// The next text frame's JSON, skipping pings; throws at close.
+    /// The next text frame's JSON; pings are answered on the way, as a browser would; throws at close.
     public func next() async throws -> [String: Any] {
         while let frame = try await nextFrame() {
             switch frame.opcode {
+            case .ping:
+                try await send(WebSocketFrame(fin: true, opcode: .pong, data: frame.data))
             case .text:
                 return try JSONSerialization.jsonObject(with: Data(frame.data.readableBytesView)) as! [String: Any]
             case .connectionClose:

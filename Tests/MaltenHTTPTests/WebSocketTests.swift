@@ -118,4 +118,47 @@ import Testing
             }
         }
     }
+
+    @Test func aSocketThatStopsReadingIsDroppedWithLagged() async throws {
+        try await TestServer.with(events: EventSettings(subscriberQueue: 16)) { (server: TestServer) async throws in
+            let slow = try await SlowReader.open(port: server.port, path: "/events?stream=wsflood", webSocket: true)
+            let normal = try await connect(server, "stream=wsflood")
+            while server.store.info(stream: "wsflood")?.observers != 2 { try await Task.sleep(for: .milliseconds(5)) }
+            let count = 5000
+            let text = String(repeating: "é", count: 1000)
+            // Posts in batches, reading the normal subscriber after each (see the SSE test).
+            var received: [String] = []
+            var lagged = false
+            for batch in stride(from: 0, to: count, by: 100) {
+                for i in batch..<batch + 100 {
+                    #expect(try await server.post("/messages", "stream=wsflood&text=\(i)+\(text)").status == 200)
+                    if !lagged && server.store.info(stream: "wsflood")?.observers == 1 {
+                        lagged = true
+                        slow.resume()
+                    }
+                }
+                while received.count < batch + 100 {
+                    let event = try await normal.next()
+                    if event["Type"] as? String == "message", let text = event["Text"] as? String {
+                        received.append(String(text.prefix { $0 != " " }))
+                    }
+                }
+            }
+            #expect(lagged)
+            #expect(received == (0..<count).map(String.init))
+            // The slow socket got a prefix in order, then `lagged`, then a close frame.
+            let frames = try await slow.frames()
+            #expect(frames.last?.opcode == 0x8)
+            let texts = frames.filter { $0.opcode == 0x1 }.map { String(decoding: $0.payload, as: UTF8.self) }
+            #expect(texts.last == #"{"Type":"lagged","Stream":"wsflood"}"#)
+            let numbers = texts.compactMap { text -> Int? in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                    object["Type"] as? String == "message", let body = object["Text"] as? String
+                else { return nil }
+                return Int(body.prefix { $0 != " " })
+            }
+            #expect(!numbers.isEmpty && numbers.count < count && numbers == Array(0..<numbers.count))
+        }
+    }
 }
+
