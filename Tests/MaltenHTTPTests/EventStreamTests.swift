@@ -125,26 +125,10 @@ import Testing
             _ = try await events.next()  // its own connect
             while server.store.info(stream: "flood")?.observers != 2 { try await Task.sleep(for: .milliseconds(5)) }
             let count = 5000
-            let text = String(repeating: "é", count: 1000)  // 2 KB: 10 MB in all, far past any buffer
-            // Posts in batches, reading the normal subscriber after each, so that it never falls
-            // far behind however slow this machine is; the slow reader never reads.
-            var received: [String] = []
-            var lagged = false
-            for batch in stride(from: 0, to: count, by: 100) {
-                for i in batch..<batch + 100 {
-                    #expect(try await server.post("/messages", "stream=flood&text=\(i)+\(text)").status == 200)
-                    // A subscriber that lags stops being an observer at once; then read what it was sent.
-                    if !lagged && server.store.info(stream: "flood")?.observers == 1 {
-                        lagged = true
-                        slow.resume()
-                    }
-                }
-                while received.count < batch + 100 {
-                    let event = try await events.next()
-                    if let text = event.data["Text"] as? String, event.id != nil { received.append(String(text.prefix { $0 != " " })) }
-                }
+            let received = try await server.flood("flood", count: count, slow: slow) {
+                let event = try await events.next()
+                return event.id == nil ? nil : event.data["Text"] as? String
             }
-            #expect(lagged)
             #expect(received == (0..<count).map(String.init))
             // The slow reader got a prefix of the messages, in order, then `lagged`, then the end.
             let blocks = try await slow.body().components(separatedBy: "\n\n").filter { !$0.isEmpty }
@@ -241,3 +225,31 @@ final class SlowReader: ChannelInboundHandler, @unchecked Sendable {
         done.succeed(Array(bytes.readableBytesView))
     }
 }
+
+extension TestServer {
+    /// Posts `count` numbered messages of 2 KB (10 MB for 5 000, far past any socket buffer) in
+    /// batches of 100, reading the normal subscriber through `next` (the text of a message, nil
+    /// for anything else) after each batch, so it never falls far behind however slow the machine.
+    /// `slow` is resumed the moment it lags (a lagged subscriber stops being an observer at once).
+    /// Returns the number of each message the normal subscriber got, in order.
+    func flood(_ stream: String, count: Int, slow: SlowReader, next: () async throws -> String?) async throws -> [String] {
+        let text = String(repeating: "é", count: 1000)
+        var received: [String] = []
+        var lagged = false
+        for batch in stride(from: 0, to: count, by: 100) {
+            for i in batch..<min(count, batch + 100) {
+                #expect(try await post("/messages", "stream=\(stream)&text=\(i)+\(text)").status == 200)
+                if !lagged && store.info(stream: stream)?.observers == 1 {
+                    lagged = true
+                    slow.resume()
+                }
+            }
+            while received.count < min(count, batch + 100) {
+                if let text = try await next() { received.append(String(text.prefix { $0 != " " })) }
+            }
+        }
+        #expect(lagged, "the slow reader never lagged")
+        return received
+    }
+}
+

@@ -125,26 +125,10 @@ import Testing
             let normal = try await connect(server, "stream=wsflood")
             while server.store.info(stream: "wsflood")?.observers != 2 { try await Task.sleep(for: .milliseconds(5)) }
             let count = 5000
-            let text = String(repeating: "é", count: 1000)
-            // Posts in batches, reading the normal subscriber after each (see the SSE test).
-            var received: [String] = []
-            var lagged = false
-            for batch in stride(from: 0, to: count, by: 100) {
-                for i in batch..<batch + 100 {
-                    #expect(try await server.post("/messages", "stream=wsflood&text=\(i)+\(text)").status == 200)
-                    if !lagged && server.store.info(stream: "wsflood")?.observers == 1 {
-                        lagged = true
-                        slow.resume()
-                    }
-                }
-                while received.count < batch + 100 {
-                    let event = try await normal.next()
-                    if event["Type"] as? String == "message", let text = event["Text"] as? String {
-                        received.append(String(text.prefix { $0 != " " }))
-                    }
-                }
+            let received = try await server.flood("wsflood", count: count, slow: slow) {
+                let event = try await normal.next()
+                return event["Type"] as? String == "message" ? event["Text"] as? String : nil
             }
-            #expect(lagged)
             #expect(received == (0..<count).map(String.init))
             // The slow socket got a prefix in order, then `lagged`, then a close frame.
             let frames = try await slow.frames()
