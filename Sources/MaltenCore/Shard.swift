@@ -76,7 +76,7 @@ final class Shard: @unchecked Sendable {
     /// the subscriber, and tells every subscriber of the stream, the new one included, that it
     /// connected: all in one hop, so nothing is missed or repeated between replay and live.
     func subscribe(
-        stream name: String, since: Int64?, capacity: Int, subscriber: any StreamSubscriber
+        stream name: String, since: Int64?, subscriber: any StreamSubscriber
     ) -> Result<Subscription, StoreError> {
         onQueue {
             guard MemoryCost.stream(name: name, capacity: limits.streamCapacity) <= budget else {
@@ -91,7 +91,7 @@ final class Shard: @unchecked Sendable {
                 if stream.droppedMark > since {
                     replay.append(.gap(stream: name, from: since, oldest: stream.ring.first?.created ?? 0))
                 }
-                stream.visit(.since(since, limit: capacity)) { stored in
+                stream.visit(.since(since, limit: limits.streamCapacity)) { stored in
                     replay.append(.message(Message(stored, stream: name)))
                 }
                 if !replay.isEmpty { subscriber.courier.deliver(replay, to: [subscriber]) }

@@ -140,9 +140,7 @@ public final class Store: Sendable {
         stream: String, since: Int64? = nil, subscriber: any StreamSubscriber
     ) throws(StoreError) -> Subscription {
         guard StreamName.isValid(stream) else { throw .invalidStreamName }
-        return try shard(for: stream).subscribe(
-            stream: stream, since: since, capacity: limits.streamCapacity, subscriber: subscriber
-        ).get()
+        return try shard(for: stream).subscribe(stream: stream, since: since, subscriber: subscriber).get()
     }
 
     /// Ends a subscription: the stream's other subscribers get a `close` presence event.

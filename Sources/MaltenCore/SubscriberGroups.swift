@@ -9,13 +9,13 @@ struct SubscriberGroups {
     }
 
     private var groups: [Group] = []
-    private(set) var count = 0
 
-    var isEmpty: Bool { count == 0 }
+    /// Subscribers in all; a stream has a group per courier, so a handful at most to add up.
+    var count: Int { groups.reduce(0) { $0 + $1.ids.count } }
+    var isEmpty: Bool { groups.isEmpty }
 
     mutating func add(_ subscriber: any StreamSubscriber, id: UInt64) {
         let courier = subscriber.courier
-        count += 1
         if let index = groups.firstIndex(where: { $0.courier === courier }) {
             groups[index].members.append(subscriber)
             groups[index].ids.append(id)
@@ -29,7 +29,6 @@ struct SubscriberGroups {
     mutating func remove(id: UInt64) -> Bool {
         for index in groups.indices {
             guard let position = groups[index].ids.firstIndex(of: id) else { continue }
-            count -= 1
             if groups[index].ids.count == 1 {
                 groups.remove(at: index)
             } else {
@@ -50,6 +49,5 @@ struct SubscriberGroups {
 
     mutating func removeAll() {
         groups = []
-        count = 0
     }
 }

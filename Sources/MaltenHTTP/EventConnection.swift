@@ -3,8 +3,8 @@ import MaltenJSON
 import NIOCore
 import NIOWebSocket
 
-/// One subscriber of `GET /events`, over either transport. Everything but `courier` is touched
-/// only on the channel's event loop.
+/// One subscriber of `GET /events`, over either transport. Everything but `courier` (a constant)
+/// is touched only on the channel's event loop.
 ///
 /// Its bytes, already framed (see `EventTransport`), go in through an `EventWriter` next to the
 /// socket, and are flushed once per turn of the loop however many events came. It may fall about
@@ -12,7 +12,6 @@ import NIOWebSocket
 /// closes, so a slow reader never holds up the shard, the other subscribers or the posters,
 /// and never makes memory grow without bound.
 final class EventConnection: StreamSubscriber, @unchecked Sendable {
-    let courier: any EventCourier
     let channel: any Channel
     let stream: String
     let transport: EventTransport
@@ -43,12 +42,14 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
         self.channel = channel
         self.stream = stream
         self.transport = transport
-        self.courier = courier
         self.loop = courier
         self.store = store
         self.settings = settings
         self.confirmEvery = max(1, settings.subscriberQueue / 16)
     }
+
+    /// Its loop's courier: set once, so it may be read on the shard's queue.
+    var courier: any EventCourier { loop }
 
     /// Puts the writer next to the socket, subscribes (replaying after `since`) and starts the
     /// heartbeat. A refusal is written as the stream's one event, then the connection closes.

@@ -1,5 +1,4 @@
 import MaltenCore
-import MaltenJSON
 import NIOCore
 
 /// The courier of one event loop: takes a stream's events off the shard with one hop for all of

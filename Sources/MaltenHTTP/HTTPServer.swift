@@ -57,7 +57,8 @@ public final class HTTPServer: Service {
     private let group: any EventLoopGroup
     private let bound: EventLoopPromise<SocketAddress>
     /// One per event loop, by the loop's identity.
-    private let couriers: [ObjectIdentifier: EventLoopCourier]
+    /// What each event loop keeps for all its connections, by the loop's identity.
+    private let loops: [ObjectIdentifier: (allowance: BodyAllowance, courier: EventLoopCourier)]
 
     public init(
         store: Store, configuration: Configuration, logger: Logger,
@@ -68,8 +69,12 @@ public final class HTTPServer: Service {
         self.logger = logger
         self.group = group
         self.bound = group.any().makePromise(of: SocketAddress.self)
-        self.couriers = Dictionary(
-            uniqueKeysWithValues: group.makeIterator().map { (ObjectIdentifier($0), EventLoopCourier(eventLoop: $0)) })
+        let loops = Array(group.makeIterator())
+        let share = max(configuration.maxBodyBytes, configuration.maxBodyBytesInFlight / loops.count)
+        self.loops = Dictionary(
+            uniqueKeysWithValues: loops.map {
+                (ObjectIdentifier($0), (BodyAllowance(eventLoop: $0, limit: share), EventLoopCourier(eventLoop: $0)))
+            })
     }
 
     /// The address the server listens on, once it does.
@@ -94,7 +99,7 @@ public final class HTTPServer: Service {
         try? await gracefulShutdown()
         logger.info("shutting down")
         try await channel.close()
-        for courier in couriers.values {
+        for (_, courier) in loops.values {
             try? await courier.eventLoop.submit { courier.shutDown() }.get()
         }
     }
@@ -102,11 +107,7 @@ public final class HTTPServer: Service {
     private func bootstrap() -> ServerBootstrap {
         let router = Router(store: store)
         let configuration = configuration
-        let couriers = couriers
-        let loops = Array(group.makeIterator())
-        let share = max(configuration.maxBodyBytes, configuration.maxBodyBytesInFlight / loops.count)
-        let allowances = Dictionary(
-            uniqueKeysWithValues: loops.map { (ObjectIdentifier($0), BodyAllowance(eventLoop: $0, limit: share)) })
+        let loops = loops
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -115,10 +116,10 @@ public final class HTTPServer: Service {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 256 * 1024))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let loop = loops[ObjectIdentifier(channel.eventLoop)]!
                     try Self.configure(
                         channel.pipeline.syncOperations, router: router, configuration: configuration,
-                        allowance: allowances[ObjectIdentifier(channel.eventLoop)]!,
-                        courier: { couriers[ObjectIdentifier($0)]! })
+                        allowance: loop.allowance, courier: loop.courier)
                 }
             }
     }
@@ -131,7 +132,7 @@ public final class HTTPServer: Service {
     /// left out of the write path.
     static func configure(
         _ pipeline: ChannelPipeline.SynchronousOperations, router: Router, configuration: Configuration,
-        allowance: BodyAllowance, courier: @escaping @Sendable (any EventLoop) -> EventLoopCourier
+        allowance: BodyAllowance, courier: EventLoopCourier
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderFieldSize = configuration.maxHeadBytes
@@ -151,7 +152,7 @@ public final class HTTPServer: Service {
         try pipeline.addHandler(
             HTTPHandler(
                 router: router, maxBodyBytes: configuration.maxBodyBytes, deadlines: configuration.deadlines,
-                allowance: allowance, events: configuration.events, courier: courier(pipeline.eventLoop)),
+                allowance: allowance, events: configuration.events, courier: courier),
             name: HTTPHandler.name)
     }
 }

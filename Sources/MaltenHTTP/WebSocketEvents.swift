@@ -84,8 +84,7 @@ extension WebSocketEventsHandler {
     /// stream name or `since` falls through to the HTTP handler and its 400. Frames up to
     /// `maxFrameBytes` are read (larger ones close the connection, 1009); fragments are joined.
     static func upgrader(
-        store: Store, courier: @escaping @Sendable (any EventLoop) -> EventLoopCourier, settings: EventSettings,
-        maxFrameBytes: Int
+        store: Store, courier: EventLoopCourier, settings: EventSettings, maxFrameBytes: Int
     ) -> NIOWebSocketServerUpgrader {
         NIOWebSocketServerUpgrader(
             maxFrameSize: maxFrameBytes, automaticErrorHandling: true,
@@ -99,7 +98,7 @@ extension WebSocketEventsHandler {
                         NIOWebSocketFrameAggregator(
                             minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxFrameBytes),
                         WebSocketEventsHandler(
-                            store: store, target: target, courier: courier(channel.eventLoop), settings: settings))
+                            store: store, target: target, courier: courier, settings: settings))
                 }
             })
     }

@@ -28,7 +28,7 @@ import Testing
         let courier = EventLoopCourier(eventLoop: loop)
         try HTTPServer.configure(
             channel.pipeline.syncOperations, router: Router(store: store), configuration: configuration, allowance: allowance,
-            courier: { _ in courier })
+            courier: courier)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
