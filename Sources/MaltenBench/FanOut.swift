@@ -67,16 +67,9 @@ public struct FanOut {
     }
 
     static func residentBytes(of pid: Int32) throws -> Int {
-        guard let file = fopen("/proc/\(pid)/status", "r") else { throw BenchError("no process \(pid)") }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if text.hasPrefix("VmRSS:") {
-                return (Int(text.dropFirst(6).filter(\.isNumber)) ?? 0) * 1024
-            }
-        }
-        throw BenchError("no VmRSS for \(pid)")
+        let bytes = ProcessMemory.resident(of: pid)
+        guard bytes >= 0 else { throw BenchError("no resident size for process \(pid)") }
+        return bytes
     }
 }
 
@@ -204,10 +197,10 @@ private struct Client {
 
     /// Writes all of `text`, waiting for a connecting socket to become writable.
     func send(_ fd: Int32, _ text: String) throws {
-        var bytes = Array(text.utf8)
+        let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n > 0 {
                 offset += n
             } else if errno == EAGAIN || errno == EINPROGRESS || errno == ENOTCONN {
@@ -217,7 +210,6 @@ private struct Client {
                 throw BenchError("write: errno \(errno)")
             }
         }
-        bytes.removeAll()
     }
 
     mutating func track(_ fd: Int32) {
@@ -349,8 +341,6 @@ private struct Client {
     }
 
     func now() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+        Int64(Stopwatch.now())
     }
 }

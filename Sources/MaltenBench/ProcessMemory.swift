@@ -2,10 +2,13 @@
 import Glibc
 #endif
 
-/// The process's resident memory as the kernel counts it (`/proc/self/status`).
+/// A process's resident memory as the kernel counts it (`/proc/PID/status`); this one's by default.
 enum ProcessMemory {
     /// Resident set size now, in bytes.
     static var resident: Int { field("VmRSS:") }
+
+    /// Another process's resident set size now, in bytes; -1 when there is no such process.
+    static func resident(of pid: Int32) -> Int { field("VmRSS:", process: String(pid)) }
 
     /// The peak resident set size since start or since `resetPeak()`, in bytes.
     static var peak: Int { field("VmHWM:") }
@@ -17,8 +20,8 @@ enum ProcessMemory {
         fclose(file)
     }
 
-    private static func field(_ name: String) -> Int {
-        guard let file = fopen("/proc/self/status", "r") else { return -1 }
+    private static func field(_ name: String, process: String = "self") -> Int {
+        guard let file = fopen("/proc/\(process)/status", "r") else { return -1 }
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 256)
         while fgets(&line, Int32(line.count), file) != nil {
