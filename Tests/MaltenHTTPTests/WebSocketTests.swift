@@ -120,7 +120,10 @@ import Testing
     }
 
     @Test func aSocketThatStopsReadingIsDroppedWithLagged() async throws {
-        try await TestServer.with(events: EventSettings(subscriberQueue: 16)) { (server: TestServer) async throws in
+        // A heartbeat far off: the slow socket is to go for its lag, not for its silence (a
+        // socket that reads nothing answers no ping, and on a slow machine the flood outlasts one).
+        let settings = EventSettings(heartbeat: .seconds(3600), subscriberQueue: 16)
+        try await TestServer.with(events: settings) { (server: TestServer) async throws in
             let slow = try await SlowReader.open(port: server.port, path: "/events?stream=wsflood", webSocket: true)
             let normal = try await connect(server, "stream=wsflood")
             while server.store.info(stream: "wsflood")?.observers != 2 { try await Task.sleep(for: .milliseconds(5)) }
