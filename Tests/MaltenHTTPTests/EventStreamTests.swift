@@ -228,23 +228,24 @@ final class SlowReader: ChannelInboundHandler, @unchecked Sendable {
 
 extension TestServer {
     /// Posts `count` numbered messages of 2 KB (10 MB for 5 000, far past any socket buffer) in
-    /// batches of 100, reading the normal subscriber through `next` (the text of a message, nil
-    /// for anything else) after each batch, so it never falls far behind however slow the machine.
+    /// batches of 8, reading the normal subscriber through `next` (the text of a message, nil for
+    /// anything else) after each batch, so it is never more than 16 KB behind (within any socket's
+    /// buffers, so within a small `--subscriber-queue`) however slow the machine.
     /// `slow` is resumed the moment it lags (a lagged subscriber stops being an observer at once).
     /// Returns the number of each message the normal subscriber got, in order.
     func flood(_ stream: String, count: Int, slow: SlowReader, next: () async throws -> String?) async throws -> [String] {
         let text = String(repeating: "é", count: 1000)
         var received: [String] = []
         var lagged = false
-        for batch in stride(from: 0, to: count, by: 100) {
-            for i in batch..<min(count, batch + 100) {
+        for batch in stride(from: 0, to: count, by: 8) {
+            for i in batch..<min(count, batch + 8) {
                 #expect(try await post("/messages", "stream=\(stream)&text=\(i)+\(text)").status == 200)
                 if !lagged && store.info(stream: stream)?.observers == 1 {
                     lagged = true
                     slow.resume()
                 }
             }
-            while received.count < min(count, batch + 100) {
+            while received.count < min(count, batch + 8) {
                 if let text = try await next() { received.append(String(text.prefix { $0 != " " })) }
             }
         }
