@@ -178,14 +178,10 @@ final class Shard: @unchecked Sendable {
         }
     }
 
-    /// Runs `expireDue` now, on the queue (for tests with a manual clock and for the bench).
+    /// Runs the wheel up to the clock's now, on the queue (the store's timer, and tests with a
+    /// manual clock through the store).
     func expireDueNow() {
-        queue.sync { expireDue() }
-    }
-
-    /// Runs the wheel up to the clock's now; on the queue (the store's timer sends it here).
-    func expireDue() {
-        expireDue(at: clock.now())
+        queue.sync { expireDue(at: clock.now()) }
     }
 
     /// The bytes counted from scratch over every stream, for tests of the running count.

@@ -52,8 +52,10 @@ public final class Store: Sendable {
         if let expiryInterval {
             let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "malten.expiry"))
             timer.schedule(deadline: .now() + expiryInterval, repeating: expiryInterval, leeway: .milliseconds(100))
+            // The timer's one thread visits the shards in turn: an `async` to each would wake a
+            // thread per shard every second, and keep them all alive.
             timer.setEventHandler { [shards] in
-                for shard in shards { shard.queue.async { shard.expireDue() } }
+                for shard in shards { shard.expireDueNow() }
             }
             timer.resume()
             expiryTimer = timer
