@@ -1,6 +1,15 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// How the executables are linked on Linux: with lld, packed relative relocations and no exported
+/// symbol table, start-up touches about 2 MB less of the binary (idle RSS; see README, Memory).
+let leanLinking: [LinkerSetting] = [
+    .unsafeFlags(
+        ["-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+        .when(platforms: [.linux])
+    )
+]
+
 let package = Package(
     name: "malten",
     platforms: [.macOS(.v15)],
@@ -61,7 +70,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            linkerSettings: leanLinking
         ),
         // The benchmark: scenarios and device profiles (MaltenBench), and its executable.
         .target(
@@ -78,7 +88,8 @@ let package = Package(
         .target(name: "CEpoll"),
         .executableTarget(
             name: "malten-bench",
-            dependencies: ["MaltenBench", "MaltenCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MaltenBench", "MaltenCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: leanLinking
         ),
         .testTarget(name: "MaltenBenchTests", dependencies: ["malten-bench"]),
         // The contract's behaviours, run through both frontends (HTTP and the `malten stdio` executable).
