@@ -21,7 +21,8 @@ test: deps deps-test
 
 ## bench: the in-process benchmark against the small-device profile (PROFILE=pi-zero|pi4|server)
 bench: deps
-	$(SWIFT) run $(RELEASE_FLAGS) malten-bench --profile $(or $(PROFILE),pi-zero)
+	$(SWIFT) build $(RELEASE_FLAGS) --product malten-bench
+	./.build/release/malten-bench --profile $(or $(PROFILE),pi-zero)
 
 ## bench-http: the HTTP load run (server pinned to cpu 0, wrk on cpu 1) beside nginx's ceiling
 bench-http: deps-bench build
