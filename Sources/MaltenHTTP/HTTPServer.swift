@@ -56,7 +56,6 @@ public final class HTTPServer: Service {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let bound: EventLoopPromise<SocketAddress>
-    /// One per event loop, by the loop's identity.
     /// What each event loop keeps for all its connections, by the loop's identity.
     private let loops: [ObjectIdentifier: (allowance: BodyAllowance, courier: EventLoopCourier)]
 

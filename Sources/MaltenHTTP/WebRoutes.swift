@@ -4,11 +4,13 @@ import NIOHTTP1
 
 /// The web page's files, each in one buffer made once and shared by every response.
 enum WebRoutes {
-    private static let bodies: [String: ByteBuffer] = WebAsset.all.mapValues { ByteBuffer(bytes: $0.bytes) }
+    private static let files: [String: (asset: WebAsset, body: ByteBuffer)] = WebAsset.all.mapValues {
+        ($0, ByteBuffer(bytes: $0.bytes))
+    }
 
     /// `GET /` and its files, with the page's security headers; 304 when `If-None-Match` matches.
     static func response(for request: Request) -> Response? {
-        guard let asset = WebAsset.all[String(request.path)], let body = bodies[asset.path] else { return nil }
+        guard let (asset, body) = files[String(request.path)] else { return nil }
         let headers = WebAsset.headers + [("ETag", asset.etag)]
         if let tags = request.headers.first(name: "if-none-match"),
             tags.split(separator: ",").contains(where: { tag in
