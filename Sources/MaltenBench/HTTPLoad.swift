@@ -15,7 +15,7 @@ struct HTTPLoad {
     func postsPerSecond(store: Store) async throws -> Double {
         let clientLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let perConnection = requests / connections
-        let measured = await Self.outcome { try await withLoopbackServer(store: store) { port in
+        let measured = await outcome { try await withLoopbackServer(store: store) { port in
             let start = Stopwatch.now()
             var futures: [EventLoopFuture<Int>] = []
             for index in 0..<connections {
@@ -43,10 +43,11 @@ struct HTTPLoad {
         }
         return Double(succeeded) / seconds
     }
+}
 
-    private static func outcome<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
-        do { return .success(try await body()) } catch { return .failure(error) }
-    }
+/// What `body` returned or threw, so that cleanup can run before the error is rethrown.
+private func outcome<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
+    do { return .success(try await body()) } catch { return .failure(error) }
 }
 
 /// Runs `body` with the real HTTP frontend serving `store` on a loopback port, on an event loop of
@@ -57,12 +58,7 @@ func withLoopbackServer<T>(store: Store, _ body: (Int) async throws -> T) async 
     logger.logLevel = .error
     let server = HTTPServer(store: store, configuration: .init(host: "127.0.0.1", port: 0), logger: logger, group: serverLoop)
     let serving = Task { try await server.run() }
-    let result: Result<T, any Error>
-    do {
-        result = .success(try await body(try await server.localAddress.port!))
-    } catch {
-        result = .failure(error)
-    }
+    let result = await outcome { try await body(try await server.localAddress.port!) }
     serving.cancel()
     _ = await serving.result
     try await serverLoop.shutdownGracefully()
