@@ -15,9 +15,10 @@ run: build
 build: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product malten
 
-## test: every test of every target, the browser tests included (installs what they need first)
-test: deps deps-test
-	$(SWIFT) test
+## test: every test of every target, the browser tests included (installs what they need first);
+## the behaviour suite also runs through the release binary, as an unprivileged user
+test: deps deps-test build
+	MALTEN_BINARY=$(CURDIR)/.build/release/malten $(SWIFT) test
 
 ## bench: the in-process benchmark against the small-device profile (PROFILE=pi-zero|pi4|server)
 bench: deps

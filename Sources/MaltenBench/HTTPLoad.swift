@@ -22,7 +22,7 @@ struct HTTPLoad {
                 let promise = clientLoop.next().makePromise(of: Int.self)
                 futures.append(promise.futureResult)
                 _ = try await ClientBootstrap(group: clientLoop)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHTTPClientHandlers()

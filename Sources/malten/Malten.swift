@@ -188,13 +188,19 @@ func usableCores() -> Int {
     return System.coreCount
 }
 
-/// Lifts the soft open-files limit to the hard one: every connection and subscriber is a socket.
+/// Lifts the soft open-files limit to the hard one (any user may): every connection and subscriber
+/// is a socket. Warns once when the limit stays low, which only the service's settings can change.
 func raiseOpenFilesLimit(logger: Logger) {
     var limit = rlimit()
-    guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-    limit.rlim_cur = limit.rlim_max
-    if setrlimit(RLIMIT_NOFILE_VALUE, &limit) != 0 {
-        logger.warning("could not raise the open-files limit")
+    guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else { return }
+    if limit.rlim_cur < limit.rlim_max {
+        var raised = limit
+        raised.rlim_cur = limit.rlim_max
+        if setrlimit(RLIMIT_NOFILE_VALUE, &raised) == 0 { limit = raised }
+    }
+    if limit.rlim_cur < 4096 {
+        logger.warning(
+            "open-files limit \(limit.rlim_cur): at most about that many connections at once; raise the hard limit (ulimit -Hn, systemd LimitNOFILE=)")
     }
 }
 

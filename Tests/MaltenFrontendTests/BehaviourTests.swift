@@ -132,7 +132,7 @@ import Testing
     @Test(arguments: Subscriber.allCases)
     func liveMessagesInOrderWithPresence(_ subscriber: Subscriber) async throws {
         try await with(subscriber) { api in
-            let feed = try await api.subscribe("room", since: nil, webSocket: subscriber == .webSocket)
+            let feed = try await api.subscribe("room", since: nil, webSocket: subscriber.webSocket)
             let hello = try await feed.next()
             #expect(hello["Type"] as? String == "event" && hello["Text"] as? String == "connect" && hello["Stream"] as? String == "room")
             #expect(try await observers(api, "room") == 1)
@@ -142,7 +142,7 @@ import Testing
                 let event = try await feed.next()
                 #expect(event["Text"] as? String == "m\(i)" && event["Created"] as? String == created[i])
             }
-            let other = try await api.subscribe("room", since: nil, webSocket: subscriber == .webSocket)
+            let other = try await api.subscribe("room", since: nil, webSocket: subscriber.webSocket)
             #expect(try await feed.next()["Text"] as? String == "connect")
             #expect(try await other.next()["Text"] as? String == "connect")
             try await other.end()
@@ -156,7 +156,7 @@ import Testing
         try await with(subscriber) { api in
             var created: [String] = []
             for i in 0..<10 { created.append(try await post(api, "r", "m\(i)")) }
-            let feed = try await api.subscribe("r", since: created[6], webSocket: subscriber == .webSocket)
+            let feed = try await api.subscribe("r", since: created[6], webSocket: subscriber.webSocket)
             for i in 7..<10 { #expect(try await feed.next()["Text"] as? String == "m\(i)") }
             #expect(try await feed.next()["Text"] as? String == "connect")
             _ = try await post(api, "r", "m10")
@@ -169,7 +169,7 @@ import Testing
         try await with(subscriber) { api in
             let first = try await post(api, "g", "m0")
             for i in 1..<1100 { _ = try await post(api, "g", "m\(i)") }
-            let feed = try await api.subscribe("g", since: first, webSocket: subscriber == .webSocket)
+            let feed = try await api.subscribe("g", since: first, webSocket: subscriber.webSocket)
             let gap = try await feed.next()
             #expect(gap["Type"] as? String == "gap" && gap["Stream"] as? String == "g" && gap["From"] as? String == first)
             let oldest = try await feed.next()
@@ -180,7 +180,7 @@ import Testing
     @Test(arguments: Subscriber.allCases)
     func subscribingCreatesTheStreamUnlisted(_ subscriber: Subscriber) async throws {
         try await with(subscriber) { api in
-            let feed = try await api.subscribe("quiet", since: nil, webSocket: subscriber == .webSocket)
+            let feed = try await api.subscribe("quiet", since: nil, webSocket: subscriber.webSocket)
             _ = try await feed.next()
             let stream = try await api.call(Call("streams", [("stream", "quiet")])).object["quiet"] as? [String: Any]
             #expect(stream?["Private"] as? Bool == true && stream?["Observers"] as? Int == 1)

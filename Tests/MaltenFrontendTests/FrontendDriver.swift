@@ -45,19 +45,32 @@ protocol EventFeed {
     func end() async throws
 }
 
-/// The ways to subscribe: both HTTP transports and stdio.
+/// The ways to subscribe: both HTTP transports, in process and through the served executable, and stdio.
 enum Subscriber: String, CaseIterable, CustomTestStringConvertible {
     case serverSentEvents
     case webSocket
     case stdio
+    case servedServerSentEvents
+    case servedWebSocket
 
     var testDescription: String { rawValue }
-    var frontend: Frontend { self == .stdio ? .stdio : .http }
+    var webSocket: Bool { self == .webSocket || self == .servedWebSocket }
+    var frontend: Frontend {
+        switch self {
+        case .serverSentEvents, .webSocket: .http
+        case .stdio: .stdio
+        case .servedServerSentEvents, .servedWebSocket: .served
+        }
+    }
 }
 
 enum Frontend: String, CaseIterable, CustomTestStringConvertible {
+    /// The HTTP server in this process.
     case http
+    /// The `malten stdio` executable on pipes.
     case stdio
+    /// The `malten serve` executable, run as an unprivileged user.
+    case served
 
     var testDescription: String { rawValue }
 
@@ -65,6 +78,7 @@ enum Frontend: String, CaseIterable, CustomTestStringConvertible {
         switch self {
         case .http: try await HTTPDriver.start()
         case .stdio: try StdioDriver.start()
+        case .served: try HTTPDriver.serve()
         }
     }
 }
@@ -72,16 +86,25 @@ enum Frontend: String, CaseIterable, CustomTestStringConvertible {
 /// The HTTP frontend: a real server on a loopback port, AsyncHTTPClient as the client.
 struct HTTPDriver: FrontendDriver {
     let port: Int
-    let task: Task<Void, any Error>
+    let stop: @Sendable () -> Void
     var base: String { "http://127.0.0.1:\(port)" }
 
+    /// The server in this process.
     static func start() async throws -> HTTPDriver {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let server = HTTPServer(store: Store(), configuration: .init(host: "127.0.0.1", port: 0), logger: logger)
         let task = Task { try await server.run() }
         let port = try await server.localAddress.port!
-        return HTTPDriver(port: port, task: task)
+        return HTTPDriver(port: port, stop: { task.cancel() })
+    }
+
+    /// The `malten serve` executable as an unprivileged user: none of its user ids is root's.
+    static func serve() throws -> HTTPDriver {
+        let served = try ServedProcess()
+        let ids = served.userIDs
+        #expect(ids.count == 4 && !ids.contains(0), "malten serve runs as \(ids)")
+        return HTTPDriver(port: served.port, stop: { served.stop() })
     }
 
     func call(_ call: Call) async throws -> Reply {
@@ -121,7 +144,7 @@ struct HTTPDriver: FrontendDriver {
     }
 
     func close() async throws {
-        task.cancel()
+        stop()
     }
 }
 

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `malten serve` as its users run it: the release executable that `make test` builds
+/// (`MALTEN_BINARY`; else the debug one beside the tests), copied to a folder anyone may read and
+/// started as an unprivileged user (`nobody`, through `setpriv`, when the tests run as root; as
+/// the tests' own user otherwise), on a free loopback port.
+final class ServedProcess: @unchecked Sendable {
+    let process = Process()
+    private(set) var port = 0
+    private let folder: URL
+    private let log: URL
+
+    /// Starts the server (through `wrapper`, a command that runs the rest, such as `prlimit`) and
+    /// waits until it says where it listens.
+    init(arguments: [String] = [], wrapper: [String] = []) throws {
+        let environment = ProcessInfo.processInfo.environment
+        let built = environment["MALTEN_BINARY"].map(URL.init(fileURLWithPath:))
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("malten")
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("malten-served-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        let binary = folder.appendingPathComponent("malten")
+        try FileManager.default.copyItem(at: built, to: binary)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary.path)
+        log = folder.appendingPathComponent("stderr.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+
+        let serve = [binary.path, "serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        let unprivileged = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+        let command = wrapper + unprivileged + serve
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.standardError = try FileHandle(forWritingTo: log)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        port = try waitForPort()
+    }
+
+    /// Reads the port from the start-up line `listening on 127.0.0.1:PORT` (up to 30 s).
+    private func waitForPort() throws -> Int {
+        for _ in 0..<300 {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.contains("listening on 127.0.0.1:") }),
+                let port = Int(line.split(separator: ":").last ?? "")
+            {
+                return port
+            }
+            guard process.isRunning else { break }
+            usleep(100_000)
+        }
+        throw StartFailed(log: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+
+    struct StartFailed: Error, CustomStringConvertible {
+        let log: String
+        var description: String { "malten serve did not start:\n\(log)" }
+    }
+
+    /// The real, effective, saved and file-system user ids of the running server (`Uid:` of
+    /// `/proc/PID/status`).
+    var userIDs: [Int] {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
+        return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().compactMap { Int($0) }
+    }
+
+    /// What the server wrote to stderr so far.
+    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// SIGTERM, as a service manager stops it; waits for the exit and removes the folder.
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
