@@ -3,8 +3,9 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib
 APT_BUILD = libjemalloc-dev pkg-config
 APT_BENCH = wrk nginx-light curl libnginx-mod-nchan
-# The web page's tests drive Debian's headless Chromium through chromedriver.
-APT_TEST = chromium chromium-driver
+# The web page's tests drive Debian's headless Chromium through chromedriver, and check its
+# scripts with node (Debian's nodejs when no node is on the PATH).
+APT_TEST = chromium chromium-driver openssl
 
 .PHONY: run build test bench bench-http bench-fanout deps deps-test deps-bench clean
 
@@ -38,6 +39,7 @@ deps:
 
 deps-test:
 	@$(call apt_install,$(APT_TEST))
+	@command -v node >/dev/null || $(call apt_install,nodejs)
 
 deps-bench:
 	@$(call apt_install,$(APT_BENCH))

@@ -25,12 +25,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // The store: sharded stream maps, rings, the timing wheel. Standard library and Dispatch only.
         .target(name: "MaltenCore"),
-        // The web page at `/`: HTML, script, style and icon, embedded as text (no files at run time).
-        .target(name: "MaltenWeb"),
+        // The web page at `/`: HTML, scripts, style and icon from Resources/, embedded in the binary.
+        .target(
+            name: "MaltenWeb",
+            resources: ["index.html", "e2e.js", "app.js", "app.css", "icon.svg"].map { .embedInCode("Resources/\($0)") }
+        ),
+        // The end-to-end format (sealed streams) on swift-crypto; the server never imports it.
+        .target(name: "MaltenCrypto", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Malten's JSON, written straight into ByteBuffers; shared by the frontends.
         .target(name: "MaltenJSON", dependencies: ["MaltenCore", .product(name: "NIOCore", package: "swift-nio")]),
         // The stdin/stdout frontend: JSON Lines over MaltenCore.
@@ -49,6 +56,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -67,6 +75,7 @@ let package = Package(
                 "MaltenStdio",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -98,6 +107,7 @@ let package = Package(
             dependencies: [
                 "malten", "MaltenCore", "MaltenHTTP", "MaltenTestClients",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -115,14 +125,17 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MaltenCoreTests", dependencies: ["MaltenCore", "MaltenTestSupport"]),
+        .testTarget(name: "MaltenCryptoTests", dependencies: ["MaltenCrypto", "MaltenTestSupport"]),
         .testTarget(
             name: "MaltenHTTPTests",
             dependencies: [
                 "MaltenCore",
+                "MaltenCrypto",
                 "MaltenHTTP",
                 "MaltenJSON",
                 "MaltenTestSupport",
                 "MaltenTestClients",
+                "MaltenWeb",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import MaltenCore
 import MaltenJSON
 import NIOCore
+import NIOSSL
 import NIOWebSocket
 
 /// One subscriber of `GET /events`, over either transport. Everything but `courier` (a constant)
@@ -57,7 +58,10 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
         channel.eventLoop.assertInEventLoop()
         let writer = EventWriter()
         do {
-            try channel.pipeline.syncOperations.addHandler(writer, position: .first)
+            // Next to the socket, or to the TLS handler that encrypts what goes to it.
+            let pipeline = channel.pipeline.syncOperations
+            let tls = try? pipeline.handler(type: NIOSSLServerHandler.self)
+            try pipeline.addHandler(writer, position: tls.map { .after($0) } ?? .first)
         } catch {
             channel.close(promise: nil)
             return
@@ -177,8 +181,8 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
     }
 }
 
-/// The first handler of an event connection, next to the socket: its context is where the
-/// connection's framed bytes go in, past every encoder.
+/// The first handler of an event connection, next to the socket (or to TLS): its context is where
+/// the connection's framed bytes go in, past every encoder.
 final class EventWriter: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     private(set) var context: ChannelHandlerContext?

@@ -3,6 +3,7 @@ import MaltenCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// How `GET /events` streams behave.
@@ -37,6 +38,8 @@ public final class HTTPServer: Service {
         public var maxBodyBytesInFlight: Int
         /// Heartbeats and the bound on how far an event subscriber may fall behind.
         public var events = EventSettings()
+        /// HTTPS and WSS on the same port when set (`TLSFiles.serverContext`), with HSTS.
+        public var tls: NIOSSLContext?
         var deadlines = ConnectionDeadline.Limits()
 
         public init(
@@ -123,7 +126,7 @@ public final class HTTPServer: Service {
             }
     }
 
-    /// The per-connection pipeline: back-pressure, NIO's HTTP/1.1 codec with pipelining and the
+    /// The per-connection pipeline: TLS when configured, back-pressure, NIO's HTTP/1.1 codec with pipelining and the
     /// WebSocket upgrade of `GET /events` (first request only; it leaves the pipeline after it),
     /// then Malten's handler (which also answers protocol errors and keeps the connection's
     /// deadlines: every handler in the chain is a hop for every request part). Response headers
@@ -139,15 +142,24 @@ public final class HTTPServer: Service {
         let upgrader = WebSocketEventsHandler.upgrader(
             store: router.store, courier: courier, settings: configuration.events,
             maxFrameBytes: configuration.maxBodyBytes)
+        if let tls = configuration.tls {
+            try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+        }
         try pipeline.addHandler(BackPressureHandler())
         try pipeline.configureHTTPServerPipeline(
             withPipeliningAssistance: true,
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                // The connection speaks WebSocket from here: Malten's HTTP handler leaves too.
+                // The connection speaks WebSocket from here: Malten's HTTP handlers leave too.
                 context.pipeline.removeHandler(name: HTTPHandler.name, promise: nil)
+                if configuration.tls != nil {
+                    context.pipeline.removeHandler(name: StrictTransportSecurity.name, promise: nil)
+                }
             }),
             withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+        if configuration.tls != nil {
+            try pipeline.addHandler(StrictTransportSecurity(), name: StrictTransportSecurity.name)
+        }
         try pipeline.addHandler(
             HTTPHandler(
                 router: router, maxBodyBytes: configuration.maxBodyBytes, deadlines: configuration.deadlines,

@@ -6,6 +6,7 @@ import MaltenJemalloc
 import MaltenStdio
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -46,6 +47,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Events a subscriber may fall behind before it is closed with lagged (MALTEN_SUBSCRIBER_QUEUE). Default 1024.")
     var subscriberQueue: Int?
 
+    @Option(help: "PEM certificate chain: serve HTTPS and WSS on the port (MALTEN_TLS_CERT). Needs --tls-key.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert (MALTEN_TLS_KEY).")
+    var tlsKey: String?
+
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
@@ -64,6 +71,7 @@ struct Serve: AsyncParsableCommand {
         let subscriberQueue = try subscriberQueue ?? environment.integer("MALTEN_SUBSCRIBER_QUEUE") ?? 1024
         guard heartbeat >= 1 else { throw ValidationError("heartbeat must be at least 1 second") }
         guard subscriberQueue >= 1 else { throw ValidationError("subscriber queue must be at least 1") }
+        let tls = try tlsContext(environment, logger: logger)
         raiseOpenFilesLimit(logger: logger)
         logger.info("allocator jemalloc \(Jemalloc.version); memory budget \(limits.memoryBudget ?? 0) bytes")
 
@@ -75,6 +83,7 @@ struct Serve: AsyncParsableCommand {
         var configuration = HTTPServer.Configuration(
             host: host, port: port, maxBodyBytes: limits.maxRequestBytes, maxBodyBytesInFlight: bodies)
         configuration.events = EventSettings(heartbeat: .seconds(Int64(heartbeat)), subscriberQueue: subscriberQueue)
+        configuration.tls = tls
         let server = HTTPServer(store: store, configuration: configuration, logger: logger, group: loops)
         let group = ServiceGroup(
             configuration: .init(
@@ -82,6 +91,28 @@ struct Serve: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+}
+
+extension Serve {
+    /// The TLS context of `--tls-cert` and `--tls-key`, or nil for plain HTTP; a file that cannot
+    /// serve stops the start with a line naming it.
+    func tlsContext(_ environment: Environment, logger: Logger) throws -> NIOSSLContext? {
+        let certificate = tlsCert ?? environment["MALTEN_TLS_CERT"]
+        let key = tlsKey ?? environment["MALTEN_TLS_KEY"]
+        switch (certificate, key) {
+        case (nil, nil): return nil
+        case (let certificate?, let key?):
+            do {
+                let context = try TLSFiles.serverContext(certificate: certificate, key: key)
+                logger.info("TLS on: HTTPS and WSS (TLS 1.2 and 1.3), HSTS")
+                return context
+            } catch {
+                logger.error("\(error.description)")
+                throw ExitCode.failure
+            }
+        default: throw ValidationError("--tls-cert and --tls-key go together")
+        }
     }
 }
 

@@ -18,9 +18,7 @@ final class ServedProcess: @unchecked Sendable {
     /// Starts the server (through `wrapper`, a command that runs the rest, such as `prlimit`) and
     /// waits until it says where it listens.
     init(arguments: [String] = [], wrapper: [String] = []) throws {
-        let environment = ProcessInfo.processInfo.environment
-        let built = environment["MALTEN_BINARY"].map(URL.init(fileURLWithPath:))
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("malten")
+        let built = Self.builtBinary
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("malten-served-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
         let binary = folder.appendingPathComponent("malten")
@@ -38,6 +36,12 @@ final class ServedProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         port = try waitForPort()
+    }
+
+    /// The executable under test: `MALTEN_BINARY`, else the debug build beside the tests.
+    static var builtBinary: URL {
+        ProcessInfo.processInfo.environment["MALTEN_BINARY"].map(URL.init(fileURLWithPath:))
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("malten")
     }
 
     /// Reads the port from the start-up line `listening on 127.0.0.1:PORT` (up to 30 s).

@@ -228,6 +228,7 @@ import Testing
         try await TestServer.with { (server: TestServer) async throws in
             for (path, type, marker) in [
                 ("/", "text/html; charset=utf-8", "<script src=\"/app.js\" defer></script>"),
+                ("/e2e.js", "text/javascript; charset=utf-8", "globalThis.MaltenE2E"),
                 ("/app.js", "text/javascript; charset=utf-8", "new EventSource("),
                 ("/app.css", "text/css; charset=utf-8", "#messages"),
                 ("/icon.svg", "image/svg+xml", "<svg"),
@@ -241,7 +242,9 @@ import Testing
             // Nothing in the page pulls from elsewhere, and nothing runs inline.
             let html = try await server.get("/").body
             #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<style") && !html.contains("style="))
-            #expect(html.components(separatedBy: "<script").count == 2)
+            // Two scripts, both files of this server.
+            let scripts = html.components(separatedBy: "<script").dropFirst()
+            #expect(scripts.count == 2 && scripts.allSatisfy { $0.hasPrefix(" src=\"/") })
             let head = try await server.request(.HEAD, "/")
             #expect(head.status == 200 && head.body.isEmpty)
             let missing = try await server.get("/nothing-here")

@@ -132,7 +132,7 @@ struct BrowserTests {
         try await with(browsers: 2) { server, browsers in
             let (a, b) = (browsers[0], browsers[1])
             try await a.open(server.base + "/")
-            try await a.click("#create input[name=private]")
+            try await a.click("#create input[name=kind][value=private]")
             try await a.click("#create button")
             try await a.wait("the share link", "return !document.querySelector('#share').hidden;")
             let link = try #require(try await a.run("return document.querySelector('#share-link').value;") as? String)
