@@ -38,6 +38,17 @@ let package = Package(
         ),
         // The end-to-end format (sealed streams) on swift-crypto; the server never imports it.
         .target(name: "MaltenCrypto", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The command-line client (`malten new`, `send`, `read`, `tail`): HTTP over NIO, sealed streams.
+        .target(
+            name: "MaltenClient",
+            dependencies: [
+                "MaltenCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // Malten's JSON, written straight into ByteBuffers; shared by the frontends.
         .target(name: "MaltenJSON", dependencies: ["MaltenCore", .product(name: "NIOCore", package: "swift-nio")]),
         // The stdin/stdout frontend: JSON Lines over MaltenCore.
@@ -73,6 +84,7 @@ let package = Package(
                 "MaltenCore",
                 "MaltenHTTP",
                 "MaltenStdio",
+                "MaltenClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -16,7 +16,8 @@ import Darwin
 #endif
 
 /// `malten`: serves Malten's HTTP API (the default, `malten serve`) or speaks JSON Lines on
-/// stdin/stdout (`malten stdio`), keeping everything in memory.
+/// stdin/stdout (`malten stdio`), keeping everything in memory; `new`, `send`, `read` and `tail`
+/// are its client.
 @main
 struct Malten: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +27,7 @@ struct Malten: AsyncParsableCommand {
             Every option can also be set by the environment variable named beside it; the option wins.
             Nothing is ever written to disk: streams live in memory and vanish after their TTL.
             """,
-        subcommands: [Serve.self, Stdio.self],
+        subcommands: [Serve.self, Stdio.self, New.self, Send.self, Read.self, Tail.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -17,7 +17,7 @@ final class ServedProcess: @unchecked Sendable {
 
     /// Starts the server (through `wrapper`, a command that runs the rest, such as `prlimit`) and
     /// waits until it says where it listens.
-    init(arguments: [String] = [], wrapper: [String] = []) throws {
+    init(arguments: [String] = [], wrapper: [String] = [], port requested: Int = 0) throws {
         let built = Self.builtBinary
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("malten-served-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
@@ -27,7 +27,7 @@ final class ServedProcess: @unchecked Sendable {
         log = folder.appendingPathComponent("stderr.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
 
-        let serve = [binary.path, "serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        let serve = [binary.path, "serve", "--host", "127.0.0.1", "--port", "\(requested)"] + arguments
         let unprivileged = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
         let command = wrapper + unprivileged + serve
         process.executableURL = URL(fileURLWithPath: command[0])

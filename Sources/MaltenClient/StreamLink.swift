@@ -1,0 +1,78 @@
+import MaltenCrypto
+
+/// A server's origin: scheme, host and port, as a page URL or `--server` names it.
+public struct ServerOrigin: Sendable, CustomStringConvertible {
+    public var secure: Bool
+    public var host: String
+    public var port: Int
+
+    /// `http://HOST[:PORT]` or `https://…`, anything after the authority ignored.
+    public init(_ url: some StringProtocol) throws(ClientError) {
+        let text = String(url)
+        let rest: Substring
+        if text.hasPrefix("http://") {
+            secure = false
+            rest = text.dropFirst(7)
+        } else if text.hasPrefix("https://") {
+            secure = true
+            rest = text.dropFirst(8)
+        } else {
+            throw .badLink("\(text) is not an http:// or https:// URL")
+        }
+        let authority = rest.prefix { $0 != "/" && $0 != "#" && $0 != "?" }
+        if authority.hasPrefix("[") {  // [IPv6]:port
+            guard let close = authority.firstIndex(of: "]") else { throw .badLink("\(text) has a bad host") }
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            let after = authority[authority.index(after: close)...]
+            port = after.isEmpty ? (secure ? 443 : 80) : Int(after.dropFirst()) ?? -1
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            port = Int(authority[authority.index(after: colon)...]) ?? -1
+        } else {
+            host = String(authority)
+            port = secure ? 443 : 80
+        }
+        guard !host.isEmpty, (1...65535).contains(port) else { throw .badLink("\(text) has a bad host or port") }
+    }
+
+    public var description: String {
+        (secure ? "https://" : "http://") + (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+    }
+}
+
+/// A LINK as the page shares it: `ORIGIN/#k=SECRET` (a sealed stream) or `ORIGIN/#NAME` (a plain one).
+public struct StreamLink: Sendable, CustomStringConvertible {
+    public var origin: ServerOrigin
+    /// Set for a sealed stream: it names the stream and seals its messages.
+    public var sealed: SealedStream?
+    /// The stream's name on the server.
+    public var name: String
+
+    public init(_ text: String) throws(ClientError) {
+        origin = try ServerOrigin(text)
+        guard let hash = text.firstIndex(of: "#"), text.index(after: hash) < text.endIndex else {
+            throw .badLink("the link names no stream (nothing after #)")
+        }
+        let fragment = text[text.index(after: hash)...]
+        if fragment.hasPrefix("k=") {
+            do {
+                let stream = try SealedStream(secret: fragment.dropFirst(2))
+                sealed = stream
+                name = stream.name
+            } catch {
+                throw .badLink(error.description)
+            }
+        } else {
+            sealed = nil
+            name = String(fragment)
+        }
+    }
+
+    init(origin: ServerOrigin, sealed: SealedStream?, name: String) {
+        self.origin = origin
+        self.sealed = sealed
+        self.name = name
+    }
+
+    public var description: String { "\(origin)/#" + (sealed.map { "k=" + $0.secret } ?? name) }
+}
