@@ -10,10 +10,11 @@ struct HTTPExchange {
     let caFile: String?
 
     /// Sends the request and hands `body` the status and each chunk of the body as it comes, until
-    /// the response ends or `body` returns false.
+    /// the response ends or `body` returns false. A server silent for `idle` (a stalled handshake, a
+    /// half-open connection) ends the exchange as a dropped connection.
     func run(
         _ method: HTTPMethod, _ path: String, form: [(String, String)] = [], headers: [(String, String)] = [],
-        _ body: (_ status: Int, _ chunk: ByteBuffer?) async throws -> Bool
+        idle: TimeAmount = .seconds(30), _ body: (_ status: Int, _ chunk: ByteBuffer?) async throws -> Bool
     ) async throws(ClientError) {
         do {
             let tls = try origin.secure ? tlsContext() : nil
@@ -22,6 +23,7 @@ struct HTTPExchange {
                 .connectTimeout(.seconds(10))
                 .connect(host: host, port: origin.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: idle), CloseWhenIdle()])
                         if let tls {
                             let name = host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : host
                             try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
@@ -99,5 +101,18 @@ struct HTTPExchange {
             }
         }
         return out
+    }
+}
+
+/// Closes a connection on which nothing was read for the idle time.
+private final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }

@@ -15,6 +15,7 @@ struct ServerSentEventParser {
     /// The events completed by `bytes`.
     mutating func feed(_ bytes: some Sequence<UInt8>) -> [ServerSentEvent] {
         pending += bytes
+        if pending.count > 1 << 20 { pending.removeAll() }  // no event line is that long: a hostile server
         var events: [ServerSentEvent] = []
         while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
             var line = pending[..<newline]

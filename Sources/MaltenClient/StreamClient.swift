@@ -94,12 +94,12 @@ public struct StreamClient: Sendable {
             let path = "/events?stream=\(HTTPExchange.percentEncoded(link.name))"
             do throws(ClientError) {
                 var refusal: (status: Int, body: [UInt8])?
-                try await http.run(.GET, path, headers: last.map { [("Last-Event-ID", $0)] } ?? []) { status, chunk in
-                    guard let chunk else { return false }
+                try await http.run(.GET, path, headers: last.map { [("Last-Event-ID", $0)] } ?? [], idle: .seconds(90)) { status, chunk in
                     guard status == 200 else {
-                        refusal = (status, (refusal?.body ?? []) + chunk.readableBytesView)
-                        return true
+                        refusal = (status, (refusal?.body ?? []) + (chunk?.readableBytesView ?? []))
+                        return chunk != nil && refusal!.body.count < 1 << 16
                     }
+                    guard let chunk else { return false }
                     connected = true
                     for event in parser.feed(chunk.readableBytesView) {
                         switch event.name {

@@ -9,6 +9,7 @@ public struct ServerOrigin: Sendable, CustomStringConvertible {
     /// `http://HOST[:PORT]` or `https://…`, anything after the authority ignored.
     public init(_ url: some StringProtocol) throws(ClientError) {
         let text = String(url)
+        let shown = text.prefix { $0 != "#" }  // never the fragment: it may hold a secret
         let rest: Substring
         if text.hasPrefix("http://") {
             secure = false
@@ -17,11 +18,11 @@ public struct ServerOrigin: Sendable, CustomStringConvertible {
             secure = true
             rest = text.dropFirst(8)
         } else {
-            throw .badLink("\(text) is not an http:// or https:// URL")
+            throw .badLink("\(shown) is not an http:// or https:// URL")
         }
         let authority = rest.prefix { $0 != "/" && $0 != "#" && $0 != "?" }
         if authority.hasPrefix("[") {  // [IPv6]:port
-            guard let close = authority.firstIndex(of: "]") else { throw .badLink("\(text) has a bad host") }
+            guard let close = authority.firstIndex(of: "]") else { throw .badLink("\(shown) has a bad host") }
             host = String(authority[authority.index(after: authority.startIndex)..<close])
             let after = authority[authority.index(after: close)...]
             port = after.isEmpty ? (secure ? 443 : 80) : Int(after.dropFirst()) ?? -1
@@ -32,7 +33,7 @@ public struct ServerOrigin: Sendable, CustomStringConvertible {
             host = String(authority)
             port = secure ? 443 : 80
         }
-        guard !host.isEmpty, (1...65535).contains(port) else { throw .badLink("\(text) has a bad host or port") }
+        guard !host.isEmpty, (1...65535).contains(port) else { throw .badLink("\(shown) has a bad host or port") }
     }
 
     public var description: String {

@@ -124,11 +124,14 @@ import Testing
             (["read", "http://127.0.0.1:\(served.port)/#"], "names no stream"),
             (["read", "ftp://127.0.0.1/#x"], "not an http:// or https:// URL"),
             (["send", "http://127.0.0.1:\(served.port)/#a b", "x"], "(400)"),
+            (["send", "127.0.0.1:\(served.port)/#k=\(stream.secret)", "x"], "127.0.0.1:\(served.port)/ is not an http://"),
+            (["send", "http://127.0.0.1:99999/#k=\(stream.secret)", "x"], "bad host or port"),
         ]
         for (arguments, says) in cases {
             let run = try Self.malten(arguments)
             #expect(run.status != 0 && run.out.isEmpty, "\(arguments)")
             #expect(run.err.split(separator: "\n").count == 1 && run.err.contains(says), "\(arguments): \(run.err)")
+            #expect(!run.err.contains(stream.secret))  // a link's secret is never repeated
         }
         #expect(try await stored(api, stream.name).isEmpty)
         #expect(try await stored(api, "plain").isEmpty)
