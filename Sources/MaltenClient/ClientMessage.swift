@@ -1,7 +1,7 @@
 import FoundationEssentials
 
 /// A message object as the server writes it (and as `--json` prints it, `Text` opened).
-public struct ClientMessage: Codable, Sendable {
+public struct ClientMessage: Decodable, Sendable {
     public var Id: String?
     public var Text: String?
     public var `Type`: String

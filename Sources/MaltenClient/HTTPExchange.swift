@@ -35,7 +35,7 @@ struct HTTPExchange {
             try await channel.executeThenClose { inbound, outbound in
                 let encoded = form.map { "\(Self.percentEncoded($0))=\(Self.percentEncoded($1))" }.joined(separator: "&")
                 var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
-                head.headers.add(name: "Host", value: origin.host.contains(":") ? "[\(origin.host)]:\(origin.port)" : "\(origin.host):\(origin.port)")
+                head.headers.add(name: "Host", value: origin.authority)
                 head.headers.add(name: "Connection", value: "close")
                 for (name, value) in headers { head.headers.add(name: name, value: value) }
                 if method == .POST {

@@ -44,11 +44,8 @@ public struct StreamClient: Sendable {
             form += [("stream", stream.name), ("private", "true")]
         }
         if let ttl { form.append(("ttl", "\(ttl)")) }
-        let answer = try await checked(http.collect(.POST, "/streams", form: form))
         struct Created: Decodable { var stream: String }
-        guard let created = try? JSONDecoder().decode(Created.self, from: Data(answer)) else {
-            throw .unreachable(origin: origin.description, reason: "the answer is not Malten's")
-        }
+        let created: Created = try decoded(await checked(http.collect(.POST, "/streams", form: form)))
         return StreamLink(origin: origin, sealed: sealed, name: created.stream)
     }
 
@@ -63,20 +60,13 @@ public struct StreamClient: Sendable {
                 throw .tooLong(error.description)
             }
         }
-        let answer = try await checked(http.collect(.POST, "/messages", form: [("stream", link.name), ("text", body)]))
-        guard let stored = try? JSONDecoder().decode(ClientMessage.self, from: Data(answer)) else {
-            throw .unreachable(origin: origin.description, reason: "the answer is not Malten's")
-        }
-        return stored
+        return try decoded(await checked(http.collect(.POST, "/messages", form: [("stream", link.name), ("text", body)])))
     }
 
     /// The newest `limit` stored messages, oldest first, opened.
     public func read(_ link: StreamLink, limit: Int, output: Output, json: Bool) async throws(ClientError) {
         let path = "/messages?stream=\(HTTPExchange.percentEncoded(link.name))&limit=\(limit)"
-        let answer = try await checked(http.collect(.GET, path))
-        guard let messages = try? JSONDecoder().decode([ClientMessage].self, from: Data(answer)) else {
-            throw .unreachable(origin: origin.description, reason: "the answer is not Malten's")
-        }
+        let messages: [ClientMessage] = try decoded(await checked(http.collect(.GET, path)))
         if messages.isEmpty { output.warning("no messages: the stream is empty, or it has expired") }
         var opener = Opener(link: link)
         for message in messages { opener.emit(message, output: output, json: json) }
@@ -132,6 +122,14 @@ public struct StreamClient: Sendable {
     private func checked(_ answer: (status: Int, body: [UInt8])) throws(ClientError) -> [UInt8] {
         guard answer.status == 200 else { throw .refused(status: answer.status, message: Self.errorMessage(answer.body)) }
         return answer.body
+    }
+
+    /// A successful answer's JSON; anything else did not come from a Malten server.
+    private func decoded<T: Decodable>(_ body: [UInt8]) throws(ClientError) -> T {
+        guard let value = try? JSONDecoder().decode(T.self, from: Data(body)) else {
+            throw .unreachable(origin: origin.description, reason: "the answer is not Malten's")
+        }
+        return value
     }
 
     static func errorMessage(_ body: [UInt8]) -> String {

@@ -36,9 +36,10 @@ public struct ServerOrigin: Sendable, CustomStringConvertible {
         guard !host.isEmpty, (1...65535).contains(port) else { throw .badLink("\(shown) has a bad host or port") }
     }
 
-    public var description: String {
-        (secure ? "https://" : "http://") + (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
-    }
+    /// `HOST:PORT`, an IPv6 host in brackets: the `Host` header's value.
+    var authority: String { (host.contains(":") ? "[\(host)]" : host) + ":\(port)" }
+
+    public var description: String { (secure ? "https://" : "http://") + authority }
 }
 
 /// A LINK as the page shares it: `ORIGIN/#k=SECRET` (a sealed stream) or `ORIGIN/#NAME` (a plain one).

@@ -126,12 +126,12 @@ public final class HTTPServer: Service {
             }
     }
 
-    /// The per-connection pipeline: TLS when configured, back-pressure, NIO's HTTP/1.1 codec with pipelining and the
-    /// WebSocket upgrade of `GET /events` (first request only; it leaves the pipeline after it),
-    /// then Malten's handler (which also answers protocol errors and keeps the connection's
-    /// deadlines: every handler in the chain is a hop for every request part). Response headers
-    /// are the server's own constants (no client input), so NIO's outbound header validation is
-    /// left out of the write path.
+    /// The per-connection pipeline: TLS when configured, back-pressure, NIO's HTTP/1.1 codec with
+    /// pipelining and the WebSocket upgrade of `GET /events` (first request only; it leaves the
+    /// pipeline after it), HSTS over TLS, then Malten's handler (which also answers protocol errors
+    /// and keeps the connection's deadlines: every handler in the chain is a hop for every request
+    /// part). Response headers are the server's own constants (no client input), so NIO's outbound
+    /// header validation is left out of the write path.
     static func configure(
         _ pipeline: ChannelPipeline.SynchronousOperations, router: Router, configuration: Configuration,
         allowance: BodyAllowance, courier: EventLoopCourier

@@ -14,21 +14,12 @@ public enum TLSFiles {
 
     /// The server's TLS context from the PEM files at `certificate` and `key`.
     public static func serverContext(certificate: String, key: String) throws(Failure) -> NIOSSLContext {
-        let chain: [NIOSSLCertificate]
-        do {
-            chain = try NIOSSLCertificate.fromPEMBytes(try read(certificate, "--tls-cert"))
-        } catch let failure as Failure {
-            throw failure
-        } catch {
+        let certificateBytes = try read(certificate, "--tls-cert")
+        let keyBytes = try read(key, "--tls-key")
+        guard let chain = try? NIOSSLCertificate.fromPEMBytes(certificateBytes), !chain.isEmpty else {
             throw Failure(description: "--tls-cert \(certificate) holds no PEM certificate")
         }
-        guard !chain.isEmpty else { throw Failure(description: "--tls-cert \(certificate) holds no PEM certificate") }
-        let privateKey: NIOSSLPrivateKey
-        do {
-            privateKey = try NIOSSLPrivateKey(bytes: try read(key, "--tls-key"), format: .pem)
-        } catch let failure as Failure {
-            throw failure
-        } catch {
+        guard let privateKey = try? NIOSSLPrivateKey(bytes: keyBytes, format: .pem) else {
             throw Failure(description: "--tls-key \(key) holds no PEM private key")
         }
         var configuration = TLSConfiguration.makeServerConfiguration(

@@ -98,11 +98,7 @@ struct BrowserCryptoTests {
     @Test func anEncryptedStreamBetweenTwoPages() async throws {
         try await BrowserTests().with(browsers: 2) { server, browsers in
             let (a, b) = (browsers[0], browsers[1])
-            try await a.open(server.base + "/")
-            try await a.click("#create input[name=kind][value=encrypted]")
-            try await a.click("#create button")
-            try await a.wait("the share link", "return !document.querySelector('#share').hidden;")
-            let link = try #require(try await a.run("return document.querySelector('#share-link').value;") as? String)
+            let link = try await BrowserTests.create("encrypted", in: a, at: server.base)
             #expect(link.hasPrefix(server.base + "/#k="))
             let stream = try SealedStream(secret: link.dropFirst((server.base + "/#k=").count))
             #expect(server.store.info(stream: stream.name)?.isPrivate == true)

@@ -52,6 +52,15 @@ struct BrowserTests {
         await server.stop()
     }
 
+    /// Makes a stream of `kind` (public, private, encrypted) through the page's form; its share link.
+    static func create(_ kind: String, in page: Browser, at base: String) async throws -> String {
+        try await page.open(base + "/")
+        try await page.click("#create input[name=kind][value=\(kind)]")
+        try await page.click("#create button")
+        try await page.wait("the share link", "return !document.querySelector('#share').hidden;")
+        return try #require(try await page.run("return document.querySelector('#share-link').value;") as? String)
+    }
+
     static func has(_ text: String) -> String {
         "return [...document.querySelectorAll('#messages li')].some(li => li.textContent.includes(\(quoted(text))));"
     }
@@ -131,11 +140,7 @@ struct BrowserTests {
     @Test func aPrivateStreamsShareLinkOpensItElsewhere() async throws {
         try await with(browsers: 2) { server, browsers in
             let (a, b) = (browsers[0], browsers[1])
-            try await a.open(server.base + "/")
-            try await a.click("#create input[name=kind][value=private]")
-            try await a.click("#create button")
-            try await a.wait("the share link", "return !document.querySelector('#share').hidden;")
-            let link = try #require(try await a.run("return document.querySelector('#share-link').value;") as? String)
+            let link = try await Self.create("private", in: a, at: server.base)
             #expect(link.hasPrefix(server.base + "/#"))
             let name = String(link.dropFirst((server.base + "/#").count))
             #expect(server.store.info(stream: name)?.isPrivate == true)
