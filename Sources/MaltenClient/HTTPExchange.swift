@@ -42,9 +42,10 @@ struct HTTPExchange {
                     head.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
                     head.headers.add(name: "Content-Length", value: "\(encoded.utf8.count)")
                 }
-                try await outbound.write(.head(head))
-                if method == .POST { try await outbound.write(.body(.byteBuffer(ByteBuffer(string: encoded)))) }
-                try await outbound.write(.end(nil))
+                // One write, flushed once: a server that answers the head and closes (we asked for
+                // `Connection: close`) must not find a later part of the request still to be written.
+                let content: [HTTPClientRequestPart] = method == .POST ? [.body(.byteBuffer(ByteBuffer(string: encoded)))] : []
+                try await outbound.write(contentsOf: [.head(head)] + content + [.end(nil)])
                 var status = 0
                 for try await part in inbound {
                     switch part {
