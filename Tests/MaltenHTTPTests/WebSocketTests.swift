@@ -78,7 +78,9 @@ import Testing
     }
 
     @Test func pingsAreAnsweredAndSilentPeersDropped() async throws {
-        try await TestServer.with(events: EventSettings(heartbeat: .milliseconds(100))) { (server: TestServer) async throws in
+        // One second: the ping below must reach the server before it gives up on this client (two
+        // silent intervals), and a loaded CI machine once stalled the test longer than 200 ms.
+        try await TestServer.with(events: EventSettings(heartbeat: .seconds(1))) { (server: TestServer) async throws in
             let socket = try await connect(server, "stream=beat")
             try await socket.send(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "are you there")))
             var sawPong = false
