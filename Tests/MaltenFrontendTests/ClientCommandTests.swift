@@ -1,4 +1,5 @@
 import Foundation
+import MaltenTestClients
 import MaltenCrypto
 import Testing
 

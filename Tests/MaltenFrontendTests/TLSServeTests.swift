@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MaltenTestClients
 import NIOCore
 import NIOSSL
 import Testing
@@ -8,35 +9,7 @@ import Testing
 /// test, run as an unprivileged user: HTTPS with HSTS, SSE over TLS, TLS 1.1 refused, and files
 /// that cannot serve stop the start with a line naming them.
 @Suite struct TLSServeTests {
-    /// A self-signed certificate for 127.0.0.1 and its key, in a folder the server's user may read.
-    struct Files {
-        let folder: URL
-        var certificate: String { folder.appendingPathComponent("cert.pem").path }
-        var key: String { folder.appendingPathComponent("key.pem").path }
-
-        init() throws {
-            folder = FileManager.default.temporaryDirectory.appendingPathComponent("malten-tls-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
-            let openssl = Process()
-            openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            openssl.arguments = [
-                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", folder.appendingPathComponent("key.pem").path, "-out", folder.appendingPathComponent("cert.pem").path,
-                "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            ]
-            openssl.standardError = FileHandle.nullDevice
-            try openssl.run()
-            openssl.waitUntilExit()
-            #expect(openssl.terminationStatus == 0)
-            for file in ["key.pem", "cert.pem"] {
-                try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: folder.appendingPathComponent(file).path)
-            }
-        }
-
-        func remove() { try? FileManager.default.removeItem(at: folder) }
-    }
-
-    func client(trusting files: Files, maximum: TLSVersion? = nil) throws -> HTTPClient {
+    func client(trusting files: TestCertificate, maximum: TLSVersion? = nil) throws -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(files.certificate))
         if let maximum { tls.maximumTLSVersion = maximum }
@@ -44,7 +17,7 @@ import Testing
     }
 
     @Test func servesHTTPSWithHSTSAndEventsOverTLS() async throws {
-        let files = try Files()
+        let files = try TestCertificate()
         defer { files.remove() }
         let served = try ServedProcess(arguments: ["--tls-cert", files.certificate, "--tls-key", files.key])
         defer { served.stop() }
@@ -83,7 +56,7 @@ import Testing
     }
 
     @Test func tlsOlderThan12IsRefused() async throws {
-        let files = try Files()
+        let files = try TestCertificate()
         defer { files.remove() }
         let served = try ServedProcess(arguments: ["--tls-cert", files.certificate, "--tls-key", files.key])
         defer { served.stop() }
@@ -94,7 +67,7 @@ import Testing
     }
 
     @Test func filesThatCannotServeStopTheStartNamingTheFile() throws {
-        let files = try Files()
+        let files = try TestCertificate()
         defer { files.remove() }
         let missing = files.folder.appendingPathComponent("missing.pem").path
         for (certificate, key, says) in [

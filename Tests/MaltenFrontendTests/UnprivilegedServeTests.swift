@@ -1,4 +1,5 @@
 import Foundation
+import MaltenTestClients
 import Testing
 
 /// `malten serve` needs no privilege: run as an unprivileged user it serves (the behaviour suite

@@ -67,8 +67,8 @@ struct WebDriver {
         return value
     }
 
-    /// A new headless browser with console and network logging on.
-    func newSession() async throws -> Browser {
+    /// A new headless browser with console and network logging on, and `arguments` for Chromium.
+    func newSession(arguments: [String] = []) async throws -> Browser {
         let capabilities: [String: Any] = [
             "capabilities": [
                 "alwaysMatch": [
@@ -79,7 +79,7 @@ struct WebDriver {
                             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                             "--window-size=420,800", "--no-first-run", "--disable-background-networking",
                             "--disable-component-update", "--disable-sync", "--disable-default-apps",
-                        ],
+                        ] + arguments,
                     ],
                     "goog:loggingPrefs": ["browser": "ALL", "performance": "ALL"],
                 ] as [String: Any]

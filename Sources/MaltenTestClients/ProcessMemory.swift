@@ -2,11 +2,13 @@ import Foundation
 
 /// Another process's memory as the kernel shows it through `/proc/PID/mem`: every readable mapping,
 /// searched for byte strings. Root (or the same user, for a child) may read it.
-struct ProcessMemory {
-    let pid: Int32
+public struct ProcessMemory {
+    public let pid: Int32
+
+    public init(pid: Int32) { self.pid = pid }
 
     /// Which of `needles` occur anywhere in the process's readable memory.
-    func contains(_ needles: [String]) throws -> [String: Bool] {
+    public func contains(_ needles: [String]) throws -> [String: Bool] {
         let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
         let memory = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/\(pid)/mem"))
         defer { try? memory.close() }

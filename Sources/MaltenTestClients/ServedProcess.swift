@@ -1,5 +1,4 @@
 import Foundation
-import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -9,15 +8,15 @@ import Glibc
 /// (`MALTEN_BINARY`; else the debug one beside the tests), copied to a folder anyone may read and
 /// started as an unprivileged user (`nobody`, through `setpriv`, when the tests run as root; as
 /// the tests' own user otherwise), on a free loopback port.
-final class ServedProcess: @unchecked Sendable {
-    let process = Process()
-    private(set) var port = 0
+public final class ServedProcess: @unchecked Sendable {
+    public let process = Process()
+    public private(set) var port = 0
     private let folder: URL
     private let log: URL
 
     /// Starts the server (through `wrapper`, a command that runs the rest, such as `prlimit`) and
     /// waits until it says where it listens.
-    init(arguments: [String] = [], wrapper: [String] = [], port requested: Int = 0) throws {
+    public init(arguments: [String] = [], wrapper: [String] = [], port requested: Int = 0) throws {
         let built = Self.builtBinary
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("malten-served-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
@@ -39,7 +38,7 @@ final class ServedProcess: @unchecked Sendable {
     }
 
     /// The executable under test: `MALTEN_BINARY`, else the debug build beside the tests.
-    static var builtBinary: URL {
+    public static var builtBinary: URL {
         ProcessInfo.processInfo.environment["MALTEN_BINARY"].map(URL.init(fileURLWithPath:))
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("malten")
     }
@@ -59,24 +58,24 @@ final class ServedProcess: @unchecked Sendable {
         throw StartFailed(log: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 
-    struct StartFailed: Error, CustomStringConvertible {
+    public struct StartFailed: Error, CustomStringConvertible {
         let log: String
-        var description: String { "malten serve did not start:\n\(log)" }
+        public var description: String { "malten serve did not start:\n\(log)" }
     }
 
     /// The real, effective, saved and file-system user ids of the running server (`Uid:` of
     /// `/proc/PID/status`).
-    var userIDs: [Int] {
+    public var userIDs: [Int] {
         let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
         return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().compactMap { Int($0) }
     }
 
     /// What the server wrote to stderr so far.
-    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    public var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     /// SIGTERM, as a service manager stops it; waits for the exit and removes the folder.
-    func stop() {
+    public func stop() {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
