@@ -66,7 +66,35 @@ public struct StreamLink: Sendable, CustomStringConvertible {
             }
         } else {
             sealed = nil
-            name = String(fragment)
+            guard let decoded = Self.percentDecoded(fragment) else {
+                throw .badLink("the link's stream name is not valid percent-encoded UTF-8")
+            }
+            name = decoded
+        }
+    }
+
+    /// The page writes a plain stream's name percent-encoded (`#caf%C3%A9` for `café`), as
+    /// `encodeURIComponent` does; nil for a bad escape or bytes that are not UTF-8.
+    static func percentDecoded(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var utf8 = text.utf8.makeIterator()
+        while let byte = utf8.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = utf8.next().flatMap(hexValue), let low = utf8.next().flatMap(hexValue) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
         }
     }
 
@@ -76,5 +104,21 @@ public struct StreamLink: Sendable, CustomStringConvertible {
         self.name = name
     }
 
-    public var description: String { "\(origin)/#" + (sealed.map { "k=" + $0.secret } ?? name) }
+    public var description: String { "\(origin)/#" + (sealed.map { "k=" + $0.secret } ?? Self.percentEncoded(name)) }
+
+    /// A name as `encodeURIComponent` writes it: letters, digits and `-_.~` of ASCII as they are.
+    static func percentEncoded(_ name: String) -> String {
+        var text = ""
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                text.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let digits = Array("0123456789ABCDEF".unicodeScalars)
+                text += "%" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
+            }
+        }
+        return text
+    }
 }

@@ -88,6 +88,12 @@ import Testing
         #expect(try Self.malten(["send", unlisted, "in the clear"]).status == 0)
         #expect(try await stored(api, unlistedName) == ["in the clear"])
         #expect(try Self.malten(["read", unlisted]).lines == ["in the clear"])
+        // A name the page writes percent-encoded, as its links carry it.
+        #expect(try Self.malten(["send", server + "/#caf%C3%A9-na%C3%AFve", "déjà vu"]).status == 0)
+        #expect(try await stored(api, "café-naïve") == ["déjà vu"])
+        #expect(try Self.malten(["read", server + "/#caf%C3%A9-na%C3%AFve"]).lines == ["déjà vu"])
+        let bad = try Self.malten(["read", server + "/#caf%C3"])
+        #expect(bad.status != 0 && bad.err.contains("not valid percent-encoded UTF-8"))
     }
 
     @Test func whatDoesNotOpenIsAWarningWithItsCreated() async throws {
@@ -196,6 +202,39 @@ import Testing
         tail.waitUntilExit()
         let said = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
         #expect(said.contains("connection lost; resuming after "), "\(said)")
+    }
+
+    /// `tail --since` a message the stream no longer holds: a warning that messages were dropped,
+    /// then what is held, oldest first (`send` reading stdin posted the flood, a message a line).
+    @Test func tailSaysWhenMessagesAfterItsSinceWereDropped() async throws {
+        let served = try ServedProcess()
+        defer { served.stop() }
+        let api = HTTPDriver(port: served.port, stop: {})
+        let link = "http://127.0.0.1:\(served.port)/#flooded"
+        let first = try #require(try await api.call(Call("post", [("stream", "flooded"), ("text", "m0")])).object["Created"] as? String)
+        let flood = (1..<1030).map { "m\($0)" }
+        #expect(try Self.malten(["send", link], input: flood.joined(separator: "\n") + "\n").status == 0)
+        let tail = Process()
+        tail.executableURL = ServedProcess.builtBinary
+        tail.arguments = ["tail", link, "--since", first]
+        let out = Pipe()
+        let errors = Self.emptyFile()
+        defer { try? FileManager.default.removeItem(at: errors) }
+        tail.standardOutput = out
+        tail.standardError = try FileHandle(forWritingTo: errors)
+        try tail.run()
+        var received = Data()
+        while received.suffix(6) != Data("m1029\n".utf8) {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            received.append(data)
+        }
+        tail.terminate()
+        tail.waitUntilExit()
+        let lines = String(decoding: received, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines == (6..<1030).map { "m\($0)" })  // a stream holds the newest 1024
+        let said = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+        #expect(said.contains("warning: gap: messages after the last one seen were dropped"), "\(said)")
     }
 
     /// The server's memory holds the ciphertext the client sent, and neither the text inside it
