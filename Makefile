@@ -1,13 +1,15 @@
 # Malten: the two commands a newcomer needs are `make run` and `make test`.
 SWIFT ?= swift
-RELEASE_FLAGS = -c release --static-swift-stdlib
+# Every function in a section of its own, so that the linker can lay out what serving runs together
+# (Sources/malten/symbol-order.txt; see README, Memory).
+RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
 APT_BUILD = libjemalloc-dev pkg-config
 APT_BENCH = wrk nginx-light curl libnginx-mod-nchan
 # The web page's tests drive Debian's headless Chromium through chromedriver, and check its
 # scripts with node (Debian's nodejs when no node is on the PATH).
 APT_TEST = chromium chromium-driver openssl
 
-.PHONY: run build test bench bench-http bench-fanout deps deps-test deps-bench clean
+.PHONY: run build test bench bench-http bench-fanout symbol-order deps deps-test deps-bench clean
 
 ## run: build a static release binary and serve on :9090 (MALTEN_* variables and ARGS="--flags" apply)
 run: build
@@ -33,6 +35,10 @@ bench-http: deps-bench build
 ## bench-fanout: SSE fan-out and idle subscribers against nchan in the same run (RUNS=3)
 bench-fanout: deps-bench build
 	./Benchmarks/fanout.sh $(or $(RUNS),3)
+
+## symbol-order: profile `malten serve` under valgrind and rewrite Sources/malten/symbol-order.txt
+symbol-order: build
+	./Benchmarks/symbol-order.sh
 
 deps:
 	@$(call apt_install,$(APT_BUILD))

@@ -10,6 +10,20 @@ let leanLinking: [LinkerSetting] = [
     )
 ]
 
+/// `malten serve`'s functions laid out first and together (the list is written by
+/// Benchmarks/symbol-order.sh; `make build` compiles every function into a section of its own so
+/// that lld can move it): starting and serving touch a few dense pages of code, not 64 KiB windows
+/// scattered through the whole binary (idle RSS; see README, Memory).
+let serveOrder: [LinkerSetting] = [
+    .unsafeFlags(
+        [
+            "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/malten/symbol-order.txt",
+            "-Xlinker", "--no-warn-symbol-ordering",
+        ],
+        .when(platforms: [.linux], configuration: .release)
+    )
+]
+
 let package = Package(
     name: "malten",
     platforms: [.macOS(.v15)],
@@ -92,7 +106,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            linkerSettings: leanLinking
+            exclude: ["symbol-order.txt"],
+            linkerSettings: leanLinking + serveOrder
         ),
         // The benchmark: scenarios and device profiles (MaltenBench), and its executable.
         .target(
