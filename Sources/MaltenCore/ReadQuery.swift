@@ -20,13 +20,16 @@ public struct StreamInfo: Sendable, Equatable {
     public var ttl: Int
     public var observers: Int
     public var isPrivate: Bool
+    /// A pipe between two parties (always private).
+    public var isPipe: Bool
 
-    public init(name: String, updated: Int64, ttl: Int, observers: Int, isPrivate: Bool) {
+    public init(name: String, updated: Int64, ttl: Int, observers: Int, isPrivate: Bool, isPipe: Bool = false) {
         self.name = name
         self.updated = updated
         self.ttl = ttl
         self.observers = observers
         self.isPrivate = isPrivate
+        self.isPipe = isPipe
     }
 }
 
@@ -35,11 +38,13 @@ public struct CreatedStream: Sendable, Equatable {
     public var name: String
     public var isPrivate: Bool
     public var ttl: Int
+    public var isPipe: Bool
 
-    public init(name: String, isPrivate: Bool, ttl: Int) {
+    public init(name: String, isPrivate: Bool, ttl: Int, isPipe: Bool = false) {
         self.name = name
         self.isPrivate = isPrivate
         self.ttl = ttl
+        self.isPipe = isPipe
     }
 }
 

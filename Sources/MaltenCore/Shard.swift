@@ -21,6 +21,10 @@ final class Shard: @unchecked Sendable {
     private var random = SecureRandomPool()
     private var nextSubscriptionID: UInt64 = 0
     private var removed = RemovedStreams()
+    /// Pipes that ended, and until when (Unix nanoseconds) their names answer `pipeClosed`.
+    private var closedPipes: [String: Int64] = [:]
+    /// At most this many closed pipes are remembered; past it, the soonest to lapse goes first.
+    static let closedPipeLimit = 4096
 
     init(index: Int, limits: Limits, budget: Int, clock: any WallClock) {
         self.queue = DispatchQueue(label: "malten.shard.\(index)")
@@ -44,6 +48,10 @@ final class Shard: @unchecked Sendable {
                 return .failure(.overBudget)
             }
             let now = clock.now()
+            if isClosedPipe(name, at: now) {
+                stored.free()
+                return .failure(.pipeClosed)
+            }
             let stream = liveStream(name, at: now)
                 ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
             let slot = Slot(created: max(now, stream.lastCreated + 1), id: .random(using: &random), text: stored)
@@ -59,16 +67,18 @@ final class Shard: @unchecked Sendable {
         }
     }
 
-    func create(stream name: String, isPrivate: Bool, ttl: Int) -> Result<CreatedStream, StoreError> {
+    /// Makes a stream, or a pipe (private, `pipeCapacity` messages).
+    func create(stream name: String, isPrivate: Bool, ttl: Int, pipe: Bool) -> Result<CreatedStream, StoreError> {
         onQueue {
             let now = clock.now()
+            if isClosedPipe(name, at: now) { return .failure(.pipeClosed) }
             if liveStream(name, at: now) != nil { return .failure(.streamExists) }
-            guard MemoryCost.stream(name: name, capacity: limits.streamCapacity) <= budget else {
+            guard MemoryCost.stream(name: name, capacity: pipe ? limits.pipeCapacity : limits.streamCapacity) <= budget else {
                 return .failure(.overBudget)
             }
-            let stream = insertStream(name: name, isListed: !isPrivate, ttl: ttl, at: now)
+            let stream = insertStream(name: name, isListed: !isPrivate && !pipe, ttl: ttl, at: now, isPipe: pipe)
             enforceBudget(keeping: stream)
-            return .success(CreatedStream(name: name, isPrivate: isPrivate, ttl: ttl))
+            return .success(CreatedStream(name: name, isPrivate: isPrivate || pipe, ttl: ttl, isPipe: pipe))
         }
     }
 
@@ -83,8 +93,10 @@ final class Shard: @unchecked Sendable {
                 return .failure(.overBudget)
             }
             let now = clock.now()
+            if isClosedPipe(name, at: now) { return .failure(.pipeClosed) }
             let stream = liveStream(name, at: now)
                 ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
+            if stream.isPipe && stream.observers >= 2 { return .failure(.pipeFull) }
             enforceBudget(keeping: stream)
             if let since {
                 var replay: [StreamEvent] = []
@@ -99,6 +111,7 @@ final class Shard: @unchecked Sendable {
             nextSubscriptionID += 1
             stream.subscribers.add(subscriber, id: nextSubscriptionID)
             observerCount += 1
+            if stream.isPipe && stream.observers == 2 { stream.isPaired = true }
             announce(.connect, on: stream, at: now)
             return .success(Subscription(stream: name, id: nextSubscriptionID))
         }
@@ -111,10 +124,50 @@ final class Shard: @unchecked Sendable {
             else { return }
             observerCount -= 1
             let now = clock.now()
+            if stream.isPaired { return close(pipe: stream, at: now) }
             announce(.close, on: stream, at: now)
             // Without subscribers the stream may expire again: make sure the wheel will look.
             if stream.observers == 0 { schedule(stream, deadline: max(stream.nextDeadline, now + 1)) }
         }
+    }
+
+    /// Whether `name` is a pipe that ended and still answers `pipeClosed`.
+    func isClosedPipe(_ name: String) -> Bool {
+        onQueue { isClosedPipe(name, at: clock.now()) }
+    }
+
+    /// What subscribing to `name` now would be refused for, as far as pipes go.
+    func pipeRefusal(forSubscribingTo name: String) -> StoreError? {
+        onQueue {
+            let now = clock.now()
+            if isClosedPipe(name, at: now) { return .pipeClosed }
+            if let stream = liveStream(name, at: now), stream.isPipe, stream.observers >= 2 { return .pipeFull }
+            return nil
+        }
+    }
+
+    /// Ends a pipe whose party left after both had joined: the other party gets `closed` and is let
+    /// go, the stream is removed (its texts overwritten as they are freed), and the name answers
+    /// `pipeClosed` for the pipe's TTL, so nobody can open it again as an ordinary stream.
+    private func close(pipe stream: StreamState, at now: Int64) {
+        stream.subscribers.send([.closed(stream: stream.name)])
+        observerCount -= stream.observers
+        stream.subscribers.removeAll()
+        remove(stream)
+        if closedPipes.count >= Self.closedPipeLimit {
+            closedPipes = closedPipes.filter { $0.value > now }
+            if closedPipes.count >= Self.closedPipeLimit, let soonest = closedPipes.min(by: { $0.value < $1.value }) {
+                closedPipes[soonest.key] = nil
+            }
+        }
+        closedPipes[stream.name] = now + stream.ttlNanos
+    }
+
+    private func isClosedPipe(_ name: String, at now: Int64) -> Bool {
+        guard let until = closedPipes[name] else { return false }
+        if until > now { return true }
+        closedPipes[name] = nil
+        return false
     }
 
     private func announce(_ change: Presence.Change, on stream: StreamState, at now: Int64) {
@@ -252,10 +305,10 @@ final class Shard: @unchecked Sendable {
     }
 
     @discardableResult
-    private func insertStream(name: String, isListed: Bool, ttl: Int, at now: Int64) -> StreamState {
+    private func insertStream(name: String, isListed: Bool, ttl: Int, at now: Int64, isPipe: Bool = false) -> StreamState {
         let stream = StreamState(
-            name: name, isListed: isListed, ttlSeconds: ttl, capacity: limits.streamCapacity, now: now,
-            removedMark: removed.newestCreated(of: name))
+            name: name, isListed: isListed, ttlSeconds: ttl, capacity: isPipe ? limits.pipeCapacity : limits.streamCapacity,
+            now: now, removedMark: removed.newestCreated(of: name), isPipe: isPipe)
         streams[name] = stream
         if isListed { listed[name] = stream }
         byAge.touch(stream)

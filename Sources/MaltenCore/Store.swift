@@ -89,18 +89,21 @@ public final class Store: Sendable {
         return try shard(for: stream).post(stream: stream, text: text, stored: StoredText(text)).get()
     }
 
-    /// Creates a stream; a random unguessable name (128 bits) when `stream` is nil.
-    /// - Throws: `StoreError.streamExists` when the name is taken, or a bad name or TTL.
-    public func create(stream: String?, isPrivate: Bool, ttl: Int?) throws(StoreError) -> CreatedStream {
+    /// Creates a stream; a random unguessable name (128 bits) when `stream` is nil. A `pipe` is a
+    /// private stream of `Limits.pipeCapacity` messages (TTL `Limits.pipeTTL` unless given) for two
+    /// parties: a third subscriber gets `pipeFull`, and once both have joined, the first to leave
+    /// ends it (the other gets `closed`); its name then answers `pipeClosed` for the pipe's TTL.
+    /// - Throws: `StoreError.streamExists` when the name is taken, `pipeClosed`, or a bad name or TTL.
+    public func create(stream: String?, isPrivate: Bool, ttl: Int?, pipe: Bool = false) throws(StoreError) -> CreatedStream {
         if let stream, !StreamName.isValid(stream) { throw .invalidStreamName }
-        let ttl = ttl ?? limits.defaultTTL
+        let ttl = ttl ?? (pipe ? limits.pipeTTL : limits.defaultTTL)
         guard limits.ttlBounds.contains(ttl) else { throw .invalidTTL(bounds: limits.ttlBounds) }
         if let stream {
-            return try shard(for: stream).create(stream: stream, isPrivate: isPrivate, ttl: ttl).get()
+            return try shard(for: stream).create(stream: stream, isPrivate: isPrivate, ttl: ttl, pipe: pipe).get()
         }
         while true {  // a 128-bit name collides practically never, but a collision must not fail
             let name = StreamName.random()
-            switch shard(for: name).create(stream: name, isPrivate: isPrivate, ttl: ttl) {
+            switch shard(for: name).create(stream: name, isPrivate: isPrivate, ttl: ttl, pipe: pipe) {
             case .success(let created): return created
             case .failure(.streamExists): continue
             case .failure(let error): throw error
@@ -137,7 +140,8 @@ public final class Store: Sendable {
     /// `gap` event when something after it was dropped; then every subscriber, this one included,
     /// gets a `connect` presence event, and live messages follow as they are posted. Replay and
     /// hand-over happen in one hop on the stream's shard: nothing is missed or repeated.
-    /// - Throws: `StoreError.invalidStreamName`, or `overBudget` when even an empty stream cannot fit.
+    /// - Throws: `StoreError.invalidStreamName`, `overBudget` when even an empty stream cannot fit,
+    ///   `pipeFull` on a pipe with two subscribers, `pipeClosed` on a pipe that ended.
     public func subscribe(
         stream: String, since: Int64? = nil, subscriber: any StreamSubscriber
     ) throws(StoreError) -> Subscription {
@@ -145,9 +149,23 @@ public final class Store: Sendable {
         return try shard(for: stream).subscribe(stream: stream, since: since, subscriber: subscriber).get()
     }
 
-    /// Ends a subscription: the stream's other subscribers get a `close` presence event.
+    /// Ends a subscription: the stream's other subscribers get a `close` presence event; on a pipe
+    /// whose two parties had joined, it ends the pipe instead (see `create`).
     public func unsubscribe(_ subscription: Subscription) {
         shard(for: subscription.stream).unsubscribe(subscription)
+    }
+
+    /// Whether `stream` is a pipe that ended and still answers `pipeClosed` (reads and lookups of
+    /// it find nothing; a frontend asks this to tell "closed" from "none").
+    public func isClosedPipe(stream: String) -> Bool {
+        StreamName.isValid(stream) && shard(for: stream).isClosedPipe(stream)
+    }
+
+    /// `pipeFull` or `pipeClosed` when subscribing to `stream` now would be refused for it: a frontend
+    /// that must answer before it can subscribe (a WebSocket upgrade) asks this first.
+    public func pipeRefusal(forSubscribingTo stream: String) -> StoreError? {
+        guard StreamName.isValid(stream) else { return nil }
+        return shard(for: stream).pipeRefusal(forSubscribingTo: stream)
     }
 
     /// One stream's entry, listed or not; nil when there is none.

@@ -12,6 +12,10 @@ public enum StoreError: Error, Equatable, Sendable {
     case invalidTTL(bounds: ClosedRange<Int>)
     /// What was asked can never fit in the memory budget, even with everything else evicted.
     case overBudget
+    /// The pipe has its two parties subscribed already.
+    case pipeFull
+    /// The pipe ended (one party left after both had joined); its name stays taken for its TTL.
+    case pipeClosed
 
     /// Malten's own wording, for frontends to send as is.
     public var message: String {
@@ -23,6 +27,8 @@ public enum StoreError: Error, Equatable, Sendable {
         case .streamExists: "Stream already exists"
         case .invalidTTL(let bounds): "ttl must be between \(bounds.lowerBound) and \(bounds.upperBound) seconds"
         case .overBudget: "Does not fit in the server's memory budget"
+        case .pipeFull: "Pipe is full"
+        case .pipeClosed: "Pipe closed"
         }
     }
 }

@@ -31,7 +31,14 @@ struct StoredText {
     /// A `String` copy of the text.
     var string: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// Overwrites the block (length and text, by `explicit_bzero`, which no optimiser removes), then
+    /// frees it: what a stream held is not left in freed memory.
     func free() {
+        #if canImport(Darwin)
+        memset_s(block, 4 + byteCount, 0, 4 + byteCount)
+        #else
+        explicit_bzero(block, 4 + byteCount)
+        #endif
         #if canImport(Darwin)
         Darwin.free(block)
         #else

@@ -4,6 +4,10 @@ final class StreamState: TimingWheelItem {
     let name: String
     /// Public streams are listed by `GET /streams`; private ones never.
     let isListed: Bool
+    /// A pipe: two subscribers at most, and it ends when one leaves after both had joined.
+    let isPipe: Bool
+    /// Whether a pipe's two parties have been subscribed at once.
+    var isPaired = false
     let ttlSeconds: Int
     let ttlNanos: Int64
     /// Unix nanoseconds of the newest message, or of creation.
@@ -26,9 +30,12 @@ final class StreamState: TimingWheelItem {
 
     /// `removedMark` is the newest `Created` of an earlier stream of this name that was removed: the
     /// new one's positions start after it, and a resume from before it gets a `gap`.
-    init(name: String, isListed: Bool, ttlSeconds: Int, capacity: Int, now: Int64, removedMark: Int64 = 0) {
+    init(
+        name: String, isListed: Bool, ttlSeconds: Int, capacity: Int, now: Int64, removedMark: Int64 = 0, isPipe: Bool = false
+    ) {
         self.name = name
         self.isListed = isListed
+        self.isPipe = isPipe
         self.ttlSeconds = ttlSeconds
         self.ttlNanos = Int64(ttlSeconds) * 1_000_000_000
         self.updated = now
@@ -81,7 +88,7 @@ final class StreamState: TimingWheelItem {
     }
 
     func info() -> StreamInfo {
-        StreamInfo(name: name, updated: updated, ttl: ttlSeconds, observers: observers, isPrivate: !isListed)
+        StreamInfo(name: name, updated: updated, ttl: ttlSeconds, observers: observers, isPrivate: !isListed, isPipe: isPipe)
     }
 
     /// Visits the messages a query selects, in the order the query defines.

@@ -9,6 +9,8 @@ public enum StreamEvent: Sendable, Equatable {
     case gap(stream: String, from: Int64, oldest: Int64)
     /// The memory budget evicted the stream; nothing follows.
     case evicted(stream: String)
+    /// The pipe ended: the other party left after both had joined. Nothing follows.
+    case closed(stream: String)
 }
 
 /// A presence event: `connect` or `close` on a stream, as Malten sends it (`"Type":"event"`).

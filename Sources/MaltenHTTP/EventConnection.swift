@@ -107,7 +107,10 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
             return
         }
         write(batch.bytes(for: transport), events: batch.count)
-        if case .evicted = batch.last { finish(last: nil) }
+        switch batch.last {
+        case .evicted, .closed: finish(last: nil)  // nothing follows
+        default: break
+        }
     }
 
     /// Says goodbye as the server shuts down: the SSE response ends, the WebSocket closes (1001).

@@ -25,8 +25,10 @@ extension HTTPHandler {
     /// `GET /events?stream=S` over Server-Sent Events (a WebSocket upgrade never gets here).
     func startEvents(_ request: Request, head: HTTPRequestHead, context: ChannelHandlerContext) {
         let target: EventRequest
-        do {
+        do throws(HTTPError) {
             target = try EventRequest(request)
+            // A full or closed pipe is refused with its status before the stream starts.
+            if let refusal = router.store.pipeRefusal(forSubscribingTo: target.stream) { throw HTTPError(refusal) }
         } catch {
             write(error.response(allocator: context.channel.allocator), for: head, keepAlive: false, context: context)
             return

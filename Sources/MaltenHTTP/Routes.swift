@@ -47,6 +47,8 @@ struct Routes {
         }
         var body = allocator.buffer(capacity: 2 + min(limit, 25) * 200)  // grows as needed
         body.writeMessages(of: stream, query, in: store)
+        // A closed pipe holds nothing: only an empty answer needs the second look.
+        if body.readableBytes == 2, store.isClosedPipe(stream: stream) { throw HTTPError(StoreError.pipeClosed) }
         return .json(body)
     }
 
@@ -70,7 +72,9 @@ struct Routes {
     func getStreams() throws(HTTPError) -> Response {
         let streams: [StreamInfo]
         if parameters["stream"] != nil {
-            guard let info = store.info(stream: try streamName()) else {
+            let name = try streamName()
+            guard let info = store.info(stream: name) else {
+                if store.isClosedPipe(stream: name) { throw HTTPError(StoreError.pipeClosed) }
                 throw HTTPError(.notFound, "Stream not found")
             }
             streams = [info]
@@ -82,14 +86,15 @@ struct Routes {
         return .json(body)
     }
 
-    /// `POST /streams`: `stream` (random when absent), `private`, `ttl`.
+    /// `POST /streams`: `stream` (random when absent), `private`, `ttl`, `pipe`.
     func postStream() throws(HTTPError) -> Response {
         let name = parameters["stream"]
         if let name, !StreamName.isValid(name) { throw HTTPError(StoreError.invalidStreamName) }
         let isPrivate = try boolean("private") ?? false
+        let isPipe = try boolean("pipe") ?? false
         let ttl = try integer("ttl", in: Int.min...Int.max)
         do {
-            let created = try store.create(stream: name, isPrivate: isPrivate, ttl: ttl)
+            let created = try store.create(stream: name, isPrivate: isPrivate, ttl: ttl, pipe: isPipe)
             var body = allocator.buffer(capacity: 64 + created.name.utf8.count)
             body.writeCreatedStream(created)
             return .json(body)

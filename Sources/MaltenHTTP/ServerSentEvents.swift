@@ -18,6 +18,8 @@ extension ByteBuffer {
             writeStaticString("event: gap\ndata: ")
         case .evicted:
             writeStaticString("event: evicted\ndata: ")
+        case .closed:
+            writeStaticString("event: closed\ndata: ")
         }
         writeEvent(event)
         writeStaticString("\n\n")

@@ -81,7 +81,8 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
 
 extension WebSocketEventsHandler {
     /// The upgrader for `GET /events`: it takes only requests the SSE path would accept, so a bad
-    /// stream name or `since` falls through to the HTTP handler and its 400. Frames up to
+    /// stream name or `since`, or a full or closed pipe, falls through to the HTTP handler and its
+    /// 400, 409 or 410 before any upgrade. Frames up to
     /// `maxFrameBytes` are read (larger ones close the connection, 1009); fragments are joined.
     static func upgrader(
         store: Store, courier: EventLoopCourier, settings: EventSettings, maxFrameBytes: Int
@@ -89,7 +90,10 @@ extension WebSocketEventsHandler {
         NIOWebSocketServerUpgrader(
             maxFrameSize: maxFrameBytes, automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
-                channel.eventLoop.makeSucceededFuture(target(of: head) == nil ? nil : HTTPHeaders())
+                guard let target = target(of: head), store.pipeRefusal(forSubscribingTo: target.stream) == nil else {
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
+                return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
             },
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {

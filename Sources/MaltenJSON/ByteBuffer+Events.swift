@@ -3,7 +3,7 @@ import NIOCore
 
 extension ByteBuffer {
     /// A subscription event as the contract writes it: a message object, a presence event
-    /// (`"Type":"event"`), or a control event (`gap`, `evicted`).
+    /// (`"Type":"event"`), or a control event (`gap`, `evicted`, `closed`).
     public mutating func writeEvent(_ event: StreamEvent) {
         switch event {
         case .message(let message):
@@ -31,6 +31,8 @@ extension ByteBuffer {
             }
         case .evicted(let stream):
             writeControl("evicted", stream: stream)
+        case .closed(let stream):
+            writeControl("closed", stream: stream)
         }
     }
 
@@ -56,7 +58,8 @@ extension StoreError {
         switch self {
         case .blankMessage, .invalidStreamName, .invalidTTL: 400
         case .messageTooLong: 413
-        case .streamExists: 409
+        case .streamExists, .pipeFull: 409
+        case .pipeClosed: 410
         case .overBudget: 503
         }
     }

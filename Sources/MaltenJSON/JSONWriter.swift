@@ -182,7 +182,8 @@ extension ByteBuffer {
         writeInteger(UInt8(ascii: "]"))
     }
 
-    /// `{"NAME":{"Id":…,"Updated":…,"TTL":…,"Observers":…,"Private":…},…}`: Malten's stream listing.
+    /// `{"NAME":{"Id":…,"Updated":…,"TTL":…,"Observers":…,"Private":…},…}`: Malten's stream listing
+    /// (a pipe's entry ends with `"Pipe":true`).
     public mutating func writeStreams(_ streams: [StreamInfo]) {
         writeInteger(UInt8(ascii: "{"))
         for (index, stream) in streams.enumerated() {
@@ -197,20 +198,21 @@ extension ByteBuffer {
                 json.decimal(Int64(stream.ttl))
                 json.raw(",\"Observers\":")
                 json.decimal(Int64(stream.observers))
-                json.raw(stream.isPrivate ? ",\"Private\":true}" : ",\"Private\":false}")
+                json.raw(stream.isPrivate ? ",\"Private\":true" : ",\"Private\":false")
+                json.raw(stream.isPipe ? ",\"Pipe\":true}" : "}")
             }
         }
         writeInteger(UInt8(ascii: "}"))
     }
 
-    /// `{"stream":…,"private":…,"ttl":…}`: what `POST /streams` made.
+    /// `{"stream":…,"private":…,"ttl":…}`: what `POST /streams` made (`,"pipe":true` for a pipe).
     public mutating func writeCreatedStream(_ created: CreatedStream) {
         writeJSON(bound: 64 + JSONWriter.stringBound(created.name.utf8.count)) { json in
             json.raw("{\"stream\":")
             json.string(created.name)
             json.raw(created.isPrivate ? ",\"private\":true,\"ttl\":" : ",\"private\":false,\"ttl\":")
             json.decimal(Int64(created.ttl))
-            json.byte(UInt8(ascii: "}"))
+            json.raw(created.isPipe ? ",\"pipe\":true}" : "}")
         }
     }
 

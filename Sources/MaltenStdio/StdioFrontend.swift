@@ -176,12 +176,17 @@ public final class StdioFrontend: @unchecked Sendable {
         } else {
             query = .older(limit: limit, before: last)
         }
+        if store.isClosedPipe(stream: stream) { throw StdioError(StoreError.pipeClosed) }
         ok(request.rid) { $0.writeMessages(of: stream, query, in: store) }
     }
 
     private func streams(_ request: StdioRequest) throws(StdioError) {
         if Self.present(request.stream) != nil {
-            guard let info = store.info(stream: try streamName(request)) else { throw StdioError(404, "Stream not found") }
+            let name = try streamName(request)
+            guard let info = store.info(stream: name) else {
+                if store.isClosedPipe(stream: name) { throw StdioError(StoreError.pipeClosed) }
+                throw StdioError(404, "Stream not found")
+            }
             ok(request.rid) { $0.writeStreams([info]) }
         } else {
             let listed = store.listedStreams()
@@ -193,7 +198,7 @@ public final class StdioFrontend: @unchecked Sendable {
         let name = Self.present(request.stream)
         if let name, !StreamName.isValid(name) { throw StdioError(StoreError.invalidStreamName) }
         do {
-            let created = try store.create(stream: name, isPrivate: request.private ?? false, ttl: request.ttl)
+            let created = try store.create(stream: name, isPrivate: request.private ?? false, ttl: request.ttl, pipe: request.pipe ?? false)
             ok(request.rid) { $0.writeCreatedStream(created) }
         } catch {
             throw StdioError(error)
@@ -206,13 +211,14 @@ public final class StdioFrontend: @unchecked Sendable {
         subscriberCount += 1
         let number = subscriberCount
         let subscriber = StdioSubscriber(number: number, output: output)
-        // The answer first: the replay and the connect event are queued behind it.
-        ok(request.rid) { $0.writeString("{\"sub\":\(number)}") }
+        // The replay and the connect event are queued (lineLater) behind the answer written below;
+        // a refusal (a full or closed pipe, say) is the only answer.
         do {
             subscriptions[number] = try store.subscribe(stream: stream, since: request.since?.value, subscriber: subscriber)
         } catch {
             throw StdioError(error)
         }
+        ok(request.rid) { $0.writeString("{\"sub\":\(number)}") }
     }
 
     private func unsubscribe(_ request: StdioRequest) throws(StdioError) {

@@ -18,6 +18,7 @@ struct StdioRequest: Decodable {
     var id: String?
     var `private`: Bool?
     var ttl: Int?
+    var pipe: Bool?
     var sub: Int?
 
     /// `last` and `since`: decimal Unix nanoseconds, as a JSON string or an integer.

@@ -83,6 +83,17 @@ public final class EventStreamClient {
         return isComment ? nil : event
     }
 
+    /// The whole body of an answer that is not an event stream (a refusal), by its Content-Length.
+    public func plainBody() async throws -> String {
+        let length = head.lowercased().split(separator: "\r\n")
+            .first { $0.hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        while received.count < length {
+            guard try await readMore() else { throw EndOfStream() }
+        }
+        return String(decoding: received.prefix(length), as: UTF8.self)
+    }
+
     /// Closes the socket.
     public func close() {
         channel.outbound.finish()

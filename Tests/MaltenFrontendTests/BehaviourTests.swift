@@ -177,6 +177,49 @@ import Testing
         }
     }
 
+    /// A pipe: private and unlisted, two parties at most (a third is refused with 409 before its
+    /// stream starts), a party that leaves before the other joined may come back, and once both
+    /// have joined the first to leave ends it: the other gets `closed`, and the name answers 410
+    /// to every call for the pipe's TTL.
+    @Test(arguments: Subscriber.allCases)
+    func aPipeHoldsTwoAndEndsWhenOneLeaves(_ subscriber: Subscriber) async throws {
+        try await with(subscriber) { api in
+            let made = try await api.call(Call("create", [("stream", "duct"), ("pipe", true)]))
+            #expect(made.status == 200 && made.object["pipe"] as? Bool == true)
+            #expect(made.object["private"] as? Bool == true && made.object["ttl"] as? Int == 600)
+            #expect(try await api.call(Call("streams")).object["duct"] == nil)
+            let entry = try await api.call(Call("streams", [("stream", "duct")])).object["duct"] as? [String: Any]
+            #expect(entry?["Pipe"] as? Bool == true && entry?["Private"] as? Bool == true)
+
+            let early = try await api.subscribe("duct", since: nil, webSocket: subscriber.webSocket)
+            #expect(try await early.next()["Text"] as? String == "connect")
+            try await early.end()  // before the other side came: the pipe stays
+            let a = try await api.subscribe("duct", since: nil, webSocket: subscriber.webSocket)
+            #expect(try await a.next()["Text"] as? String == "connect")
+            let b = try await api.subscribe("duct", since: nil, webSocket: subscriber.webSocket)
+            #expect(try await a.next()["Text"] as? String == "connect")
+            #expect(try await b.next()["Text"] as? String == "connect")
+            let third = try await api.refusedSubscription("duct", webSocket: subscriber.webSocket)
+            #expect(third.status == 409 && third.error == "Pipe is full")
+            _ = try await post(api, "duct", "h1.hello")
+            #expect(try await a.next()["Text"] as? String == "h1.hello")
+            #expect(try await b.next()["Text"] as? String == "h1.hello")
+
+            try await b.end()
+            let last = try await a.next()
+            #expect(last["Type"] as? String == "closed" && last["Stream"] as? String == "duct")
+            for call in [
+                Call("post", [("stream", "duct"), ("text", "late")]), Call("get", [("stream", "duct")]),
+                Call("streams", [("stream", "duct")]), Call("create", [("stream", "duct")]),
+            ] {
+                let reply = try await api.call(call)
+                #expect(reply.status == 410 && reply.error == "Pipe closed", "\(call.op)")
+            }
+            let again = try await api.refusedSubscription("duct", webSocket: subscriber.webSocket)
+            #expect(again.status == 410 && again.error == "Pipe closed")
+        }
+    }
+
     @Test(arguments: Subscriber.allCases)
     func subscribingCreatesTheStreamUnlisted(_ subscriber: Subscriber) async throws {
         try await with(subscriber) { api in

@@ -35,6 +35,9 @@ protocol FrontendDriver: Sendable {
     func call(_ call: Call) async throws -> Reply
     /// Subscribes to `stream` (after `since`, if given); HTTP over a WebSocket or over SSE.
     func subscribe(_ stream: String, since: String?, webSocket: Bool) async throws -> any EventFeed
+    /// Subscribes expecting a refusal before the stream starts (for a WebSocket, before the
+    /// upgrade): the status and JSON it got.
+    func refusedSubscription(_ stream: String, webSocket: Bool) async throws -> Reply
     func close() async throws
 }
 
@@ -143,6 +146,17 @@ struct HTTPDriver: FrontendDriver {
         return client
     }
 
+    func refusedSubscription(_ stream: String, webSocket: Bool) async throws -> Reply {
+        let upgrade = [
+            ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+        ]
+        let client = try await EventStreamClient.connect(port: port, path: "/events?stream=\(stream)", headers: webSocket ? upgrade : [])
+        defer { client.close() }
+        let body = try await client.plainBody()
+        return Reply(status: client.status, json: (try? JSONSerialization.jsonObject(with: Data(body.utf8))) ?? [:])
+    }
+
     func close() async throws {
         stop()
     }
@@ -235,6 +249,10 @@ final class StdioDriver: FrontendDriver, @unchecked Sendable {
         if let since { parameters.append(("since", since)) }
         let sub = try #require(try await call(Call("subscribe", parameters)).object["sub"] as? Int)
         return StdioFeed(driver: self, sub: sub)
+    }
+
+    func refusedSubscription(_ stream: String, webSocket: Bool) async throws -> Reply {
+        try await call(Call("subscribe", [("stream", stream)]))
     }
 
     /// The next event of subscription `sub`, from what was set aside or from new lines.
