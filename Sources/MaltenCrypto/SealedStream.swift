@@ -12,14 +12,12 @@ import Crypto
 public struct SealedStream: Sendable {
     /// The longest text that seals into a message of 1024 characters.
     public static let maxTextBytes = 733
-    static let prefix = "m1."
 
     /// The secret's base64url text, as the link carries it.
     public let secret: String
     /// The stream's name on the server: 22 base64url characters.
     public let name: String
-    private let key: SymmetricKey
-    private let associatedData: [UInt8]
+    private let box: MessageBox
 
     /// The stream of a link's secret (base64url of 32 bytes).
     public init(secret: some StringProtocol) throws(SealedStreamError) {
@@ -36,8 +34,7 @@ public struct SealedStream: Sendable {
         }
         self.secret = Base64URL.encode(bytes)
         self.name = derive("malten/1 stream", 16).withUnsafeBytes { Base64URL.encode($0) }
-        self.key = derive("malten/1 key", 32)
-        self.associatedData = Array("malten/1 \(name)".utf8)
+        self.box = MessageBox(key: derive("malten/1 key", 32), name: name)
     }
 
     /// A new stream with a secret from the system's secure generator.
@@ -48,8 +45,33 @@ public struct SealedStream: Sendable {
     /// The message text for `text` sent at `time` (Unix seconds), under a fresh random nonce
     /// unless one is given (test vectors only: a nonce must never repeat under one key).
     public func seal(_ text: String, time: UInt32, nonce: [UInt8]? = nil) throws(SealedStreamError) -> String {
+        try box.seal(text, time: time, nonce: nonce)
+    }
+
+    /// The message inside `text`, or nil when it does not open: no `m1.` prefix, bad base64url,
+    /// too short, a tag that does not verify (tampered, another stream's key) or text that is not
+    /// UTF-8.
+    public func open(_ text: some StringProtocol) -> SealedMessage? {
+        box.open(text)
+    }
+}
+
+/// Message texts under one AES-256-GCM key, bound to one stream name: `m1.` + base64url(nonce ‖
+/// ciphertext ‖ tag) of the send time (4 bytes big-endian) and the text, with `malten/1 NAME` as
+/// associated data. A sealed stream's key comes from its secret, a pipe's from the two parties.
+struct MessageBox: Sendable {
+    static let prefix = "m1."
+    let key: SymmetricKey
+    let associatedData: [UInt8]
+
+    init(key: SymmetricKey, name: String) {
+        self.key = key
+        self.associatedData = Array("malten/1 \(name)".utf8)
+    }
+
+    func seal(_ text: String, time: UInt32, nonce: [UInt8]?) throws(SealedStreamError) -> String {
         let utf8 = Array(text.utf8)
-        guard utf8.count <= Self.maxTextBytes else { throw .textTooLong(bytes: utf8.count) }
+        guard utf8.count <= SealedStream.maxTextBytes else { throw .textTooLong(bytes: utf8.count) }
         let plaintext = withUnsafeBytes(of: time.bigEndian, Array.init) + utf8
         do {
             let box = try AES.GCM.seal(
@@ -61,10 +83,7 @@ public struct SealedStream: Sendable {
         }
     }
 
-    /// The message inside `text`, or nil when it does not open: no `m1.` prefix, bad base64url,
-    /// too short, a tag that does not verify (tampered, another stream's key) or text that is not
-    /// UTF-8.
-    public func open(_ text: some StringProtocol) -> SealedMessage? {
+    func open(_ text: some StringProtocol) -> SealedMessage? {
         guard text.hasPrefix(Self.prefix), let combined = Base64URL.decode(text.dropFirst(Self.prefix.count)),
             combined.count >= 12 + 16 + 4,
             let box = try? AES.GCM.SealedBox(combined: combined),
