@@ -56,6 +56,7 @@ public struct StreamLink: Sendable, CustomStringConvertible {
             throw .badLink("the link names no stream (nothing after #)")
         }
         let fragment = text[text.index(after: hash)...]
+        if fragment.hasPrefix("p=") { throw .badLink("the link is a pipe's: use malten pipe LINK") }
         if fragment.hasPrefix("k=") {
             do {
                 let stream = try SealedStream(secret: fragment.dropFirst(2))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import MaltenClient
 
 #if canImport(Glibc)
@@ -104,6 +105,54 @@ struct Tail: AsyncParsableCommand {
     }
 }
 
+/// `malten pipe [LINK]`: makes a pipe (its link on stderr) or joins one, then passes stdin's lines
+/// to the other side and prints theirs, end-to-end encrypted, until one side leaves.
+struct Pipe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make a pipe (its link goes to stderr) or join one by LINK; once the other side is there, send stdin's lines and print theirs.",
+        discussion: """
+            Both sides print "safety code NNNN NNNN" on stderr: compare it by voice or another channel. \
+            The end of stdin leaves the pipe, which ends it for both; when the other side leaves, this one exits 0.
+            """)
+
+    @Argument(help: "The pipe's link (http://HOST:PORT/#p=SECRET); without it, a new pipe is made.")
+    var link: String?
+
+    @Option(help: "The server of a new pipe (MALTEN_SERVER). Default http://127.0.0.1:9090.")
+    var server: String?
+
+    @Option(help: "Seconds to wait for the other side, at most.")
+    var wait = 600
+
+    @Option(help: "Seconds a new pipe lives without a message, 1...86400 (default 600).")
+    var ttl: Int?
+
+    @OptionGroup var tls: ClientTLSOptions
+
+    func run() async throws {
+        guard wait >= 1 else { throw ValidationError("wait must be at least 1 second") }
+        let pipeLink: PipeLink
+        if let link {
+            if server != nil { throw ValidationError("--server is for a new pipe; a link names its server") }
+            pipeLink = try await client { try PipeLink(link) }
+        } else {
+            let origin = try await client { try ServerOrigin(server ?? Environment()["MALTEN_SERVER"] ?? "http://127.0.0.1:9090") }
+            pipeLink = try await client { try await PipeClient(origin: origin, caFile: tls.caFile).create(ttl: ttl) }
+            Console.err(pipeLink.description)
+        }
+        let lines = AsyncStream<String> { continuation in
+            DispatchQueue.global().async {  // a blocking read, off the tasks' threads
+                while let line = readLine() { continuation.yield(line) }
+                continuation.finish()
+            }
+        }
+        try await client {
+            try await PipeClient(origin: pipeLink.origin, caFile: tls.caFile)
+                .join(pipeLink, lines: lines, wait: .seconds(wait), output: .console) { Console.err("safety code " + $0) }
+        }
+    }
+}
+
 /// Trusting a server's own certificate (a home network's CA) besides the system's roots.
 struct ClientTLSOptions: ParsableArguments {
     @Option(help: "A PEM CA certificate to trust for https:// (MALTEN_CA_FILE).")
@@ -115,7 +164,10 @@ struct ClientTLSOptions: ParsableArguments {
 enum Console {
     static func out(_ line: String) { write(line + "\n", to: STDOUT_FILENO) }
 
-    static func warn(_ line: String) { write("malten: " + line + "\n", to: STDERR_FILENO) }
+    static func warn(_ line: String) { err("malten: " + line) }
+
+    /// A line on stderr as it is (a pipe's link, its safety code).
+    static func err(_ line: String) { write(line + "\n", to: STDERR_FILENO) }
 
     private static func write(_ text: String, to descriptor: Int32) {
         var text = text

@@ -27,7 +27,7 @@ struct Malten: AsyncParsableCommand {
             Every option can also be set by the environment variable named beside it; the option wins.
             Nothing is ever written to disk: streams live in memory and vanish after their TTL.
             """,
-        subcommands: [Serve.self, Stdio.self, New.self, Send.self, Read.self, Tail.self],
+        subcommands: [Serve.self, Stdio.self, New.self, Send.self, Read.self, Tail.self, Pipe.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -1,0 +1,123 @@
+import Foundation
+import MaltenCrypto
+import MaltenTestClients
+import Testing
+
+/// `malten pipe` against the served executable: two of them pass lines both ways with the same
+/// safety code, a third is refused, a forged hello is ignored, the pipe is gone afterwards (410, an
+/// empty store, no plaintext in the server's memory), and each failure is one line and an exit.
+@Suite struct PipeCommandTests {
+    /// A `malten pipe` process whose stdin stays open until `finishInput`.
+    final class Party {
+        let process = Process()
+        let input = Pipe()
+        let output = Pipe()
+        let errors = ClientCommandTests.emptyFile()
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = ServedProcess.builtBinary
+            process.arguments = ["pipe"] + arguments
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = try FileHandle(forWritingTo: errors)
+            try process.run()
+        }
+
+        var stderr: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
+
+        /// The first stderr line that starts with `prefix` (up to 30 s).
+        func line(startingWith prefix: String) throws -> String {
+            for _ in 0..<300 {
+                if let line = stderr.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
+                guard process.isRunning else { break }
+                usleep(100_000)
+            }
+            throw Failure(description: "no line \(prefix) on stderr: \(stderr)")
+        }
+
+        func send(_ lines: [String]) throws {
+            try input.fileHandleForWriting.write(contentsOf: Data(lines.map { $0 + "\n" }.joined().utf8))
+        }
+
+        func finishInput() throws { try input.fileHandleForWriting.close() }
+
+        /// Waits for the exit: status, stdout and stderr.
+        func exit() -> (status: Int32, out: String, err: String) {
+            let out = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            defer { try? FileManager.default.removeItem(at: errors) }
+            return (process.terminationStatus, String(decoding: out, as: UTF8.self), stderr)
+        }
+
+        struct Failure: Error, CustomStringConvertible { var description: String }
+    }
+
+    @Test func twoPartiesBothWaysThenGone() async throws {
+        let served = try ServedProcess()
+        defer { served.stop() }
+        let api = HTTPDriver(port: served.port, stop: {})
+        let a = try Party(["--server", "http://127.0.0.1:\(served.port)"])
+        let link = try a.line(startingWith: "http://")
+        let pipe = try PipeSecret(secret: try #require(link.split(separator: "#p=").last))
+        // Someone who knows the pipe's name but not its secret posts a hello first: a valid point
+        // whose MAC is another pipe's. It must be ignored.
+        let forged = PipeParty(PipeSecret.random()).hello
+        #expect(try await api.call(Call("post", [("stream", pipe.name), ("text", forged)])).status == 200)
+
+        let b = try Party([link])
+        let code = try a.line(startingWith: "safety code ")
+        #expect(try b.line(startingWith: "safety code ") == code)
+        #expect(code.wholeMatch(of: /safety code \d{4} \d{4}/) != nil)
+        let third = try ClientCommandTests.malten(["pipe", link])
+        #expect(third.status != 0 && third.err.contains("(409): Pipe is full"), "\(third.err)")
+
+        let marker = "MARKER-\(UUID().uuidString)-a-password-for-one-person-only"
+        try a.send([marker, "", "é ✓"])
+        try b.send(["from b"])
+        // The server holds only hellos (three, the forged one too) and ciphertext while the pipe is open.
+        var held: [String] = []
+        for _ in 0..<100 where held.count < 7 {
+            held = try await api.call(Call("get", [("stream", pipe.name), ("limit", 64)])).array.compactMap { $0["Text"] as? String }
+            usleep(50_000)
+        }
+        #expect(held.count == 7 && held.allSatisfy { $0.hasPrefix("h1.") || $0.hasPrefix("m1.") })
+        #expect(try ProcessMemory(pid: served.process.processIdentifier).contains([marker])[marker] == false)
+
+        try a.finishInput()  // a leaves once all it read is sent: the pipe ends for both
+        let (aStatus, aOut, _) = a.exit()
+        let (bStatus, bOut, _) = b.exit()
+        #expect(aStatus == 0 && bStatus == 0)
+        #expect(bOut == marker + "\n\né ✓\n")
+        #expect(aOut == "from b\n")
+        let after = try await api.call(Call("streams", [("stream", pipe.name)]))
+        #expect(after.status == 410 && after.error == "Pipe closed")
+        let stats = try await api.call(Call("stats")).object
+        #expect(stats["streams"] as? Int == 0 && stats["messages"] as? Int == 0)
+        #expect(try ProcessMemory(pid: served.process.processIdentifier).contains([marker])[marker] == false)
+        let late = try ClientCommandTests.malten(["pipe", link])
+        #expect(late.status != 0 && late.err.contains("(410): Pipe closed"), "\(late.err)")
+    }
+
+    @Test func failuresAreOneLineAndANonZeroExit() throws {
+        let served = try ServedProcess()
+        defer { served.stop() }
+        let server = "http://127.0.0.1:\(served.port)"
+        let alone = try Party(["--server", server, "--wait", "1"])
+        #expect(try alone.line(startingWith: "http://").contains("/#p="))
+        let (status, out, err) = alone.exit()
+        #expect(status != 0 && out.isEmpty && err.contains("the other side did not join within 1 s"), "\(err)")
+        for (link, says) in [
+            (server + "/#k=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "not a pipe's"),
+            (server + "/#p=short", "not 32 bytes of base64url"),
+            ("ftp://example/#p=x", "not an http:// or https:// URL"),
+        ] {
+            let run = try ClientCommandTests.malten(["pipe", link])
+            #expect(run.status != 0 && run.err.contains(says) && run.err.split(separator: "\n").count == 1, "\(run.err)")
+        }
+        let send = try ClientCommandTests.malten(["send", server + "/#p=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "x"])
+        #expect(send.status != 0 && send.err.contains("use malten pipe"))
+        served.stop()
+        let down = try ClientCommandTests.malten(["pipe", "--server", server])
+        #expect(down.status != 0 && down.err.contains("cannot reach"), "\(down.err)")
+    }
+}
