@@ -7,56 +7,11 @@ import Testing
 /// safety code, a third is refused, a forged hello is ignored, the pipe is gone afterwards (410, an
 /// empty store, no plaintext in the server's memory), and each failure is one line and an exit.
 @Suite struct PipeCommandTests {
-    /// A `malten pipe` process whose stdin stays open until `finishInput`.
-    final class Party {
-        let process = Process()
-        let input = Pipe()
-        let output = Pipe()
-        let errors = ClientCommandTests.emptyFile()
-
-        init(_ arguments: [String]) throws {
-            process.executableURL = ServedProcess.builtBinary
-            process.arguments = ["pipe"] + arguments
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = try FileHandle(forWritingTo: errors)
-            try process.run()
-        }
-
-        var stderr: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
-
-        /// The first stderr line that starts with `prefix` (up to 30 s).
-        func line(startingWith prefix: String) throws -> String {
-            for _ in 0..<300 {
-                if let line = stderr.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
-                guard process.isRunning else { break }
-                usleep(100_000)
-            }
-            throw Failure(description: "no line \(prefix) on stderr: \(stderr)")
-        }
-
-        func send(_ lines: [String]) throws {
-            try input.fileHandleForWriting.write(contentsOf: Data(lines.map { $0 + "\n" }.joined().utf8))
-        }
-
-        func finishInput() throws { try input.fileHandleForWriting.close() }
-
-        /// Waits for the exit: status, stdout and stderr.
-        func exit() -> (status: Int32, out: String, err: String) {
-            let out = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            defer { try? FileManager.default.removeItem(at: errors) }
-            return (process.terminationStatus, String(decoding: out, as: UTF8.self), stderr)
-        }
-
-        struct Failure: Error, CustomStringConvertible { var description: String }
-    }
-
     @Test func twoPartiesBothWaysThenGone() async throws {
         let served = try ServedProcess()
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
-        let a = try Party(["--server", "http://127.0.0.1:\(served.port)"])
+        let a = try ClientProcess(["pipe", "--server", "http://127.0.0.1:\(served.port)"])
         let link = try a.line(startingWith: "http://")
         let pipe = try PipeSecret(secret: try #require(link.split(separator: "#p=").last))
         // Someone who knows the pipe's name but not its secret posts a hello first: a valid point
@@ -64,7 +19,7 @@ import Testing
         let forged = PipeParty(PipeSecret.random()).hello
         #expect(try await api.call(Call("post", [("stream", pipe.name), ("text", forged)])).status == 200)
 
-        let b = try Party([link])
+        let b = try ClientProcess(["pipe", link])
         let code = try a.line(startingWith: "safety code ")
         #expect(try b.line(startingWith: "safety code ") == code)
         #expect(code.wholeMatch(of: /safety code \d{4} \d{4}/) != nil)
@@ -102,7 +57,7 @@ import Testing
         let served = try ServedProcess()
         defer { served.stop() }
         let server = "http://127.0.0.1:\(served.port)"
-        let alone = try Party(["--server", server, "--wait", "1"])
+        let alone = try ClientProcess(["pipe", "--server", server, "--wait", "1"])
         #expect(try alone.line(startingWith: "http://").contains("/#p="))
         let (status, out, err) = alone.exit()
         #expect(status != 0 && out.isEmpty && err.contains("the other side did not join within 1 s"), "\(err)")
