@@ -11,6 +11,7 @@ public final class ClientProcess: @unchecked Sendable {
     private let input = Pipe()
     private let output = Pipe()
     private let errors: URL
+    private var pending = Data()
 
     public init(_ arguments: [String]) throws {
         errors = FileManager.default.temporaryDirectory.appendingPathComponent("malten-client-\(UUID().uuidString).err")
@@ -43,9 +44,23 @@ public final class ClientProcess: @unchecked Sendable {
 
     public func finishInput() throws { try input.fileHandleForWriting.close() }
 
-    /// Waits for the exit: status, stdout and stderr.
+    /// The next line of its stdout (blocks until it comes); nil at the end.
+    public func nextLine() -> String? {
+        while true {
+            if let newline = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                pending = Data(pending[(newline + 1)...])
+                return line
+            }
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { return nil }
+            pending.append(data)
+        }
+    }
+
+    /// Waits for the exit: status, the rest of stdout, and stderr.
     public func exit() -> (status: Int32, out: String, err: String) {
-        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let out = pending + output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         defer { try? FileManager.default.removeItem(at: errors) }
         return (process.terminationStatus, String(decoding: out, as: UTF8.self), stderr)

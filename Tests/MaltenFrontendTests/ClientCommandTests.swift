@@ -158,32 +158,11 @@ import Testing
         let stream = SealedStream.random()
         let link = "http://127.0.0.1:\(port)/#k=\(stream.secret)"
         #expect(try Self.malten(["send", link, "one"]).status == 0)
-        let tail = Process()
-        tail.executableURL = ServedProcess.builtBinary
-        tail.arguments = ["tail", link, "--since", "0"]
-        let out = Pipe()
-        let errors = Self.emptyFile()
-        defer { try? FileManager.default.removeItem(at: errors) }
-        tail.standardOutput = out
-        tail.standardError = try FileHandle(forWritingTo: errors)
-        try tail.run()
-        defer { if tail.isRunning { tail.terminate() } }
-        var pending = Data()
-        func nextLine() -> String? {
-            while true {
-                if let newline = pending.firstIndex(of: 10) {
-                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                    pending = Data(pending[(newline + 1)...])
-                    return line
-                }
-                let data = out.fileHandleForReading.availableData
-                if data.isEmpty { return nil }
-                pending.append(data)
-            }
-        }
-        #expect(nextLine() == "one")
+        let tail = try ClientProcess(["tail", link, "--since", "0"])
+        defer { if tail.process.isRunning { tail.process.terminate() } }
+        #expect(tail.nextLine() == "one")
         #expect(try Self.malten(["send", link, "two"]).status == 0)
-        #expect(nextLine() == "two")
+        #expect(tail.nextLine() == "two")
         served.stop()
         served = try ServedProcess(port: port)
         // The tail comes back within its one-second retry; what is posted then reaches it.
@@ -193,14 +172,13 @@ import Testing
             let observers = try await HTTPDriver(port: port, stop: {}).call(Call("streams", [("stream", stream.name)]))
             if (observers.object[stream.name] as? [String: Any])?["Observers"] as? Int == 1 {
                 #expect(try Self.malten(["send", link, "three"]).status == 0)
-                third = nextLine()
+                third = tail.nextLine()
             }
             _ = attempt
         }
         #expect(third == "three")
-        tail.terminate()
-        tail.waitUntilExit()
-        let said = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+        tail.process.terminate()
+        let said = tail.exit().err
         #expect(said.contains("connection lost; resuming after "), "\(said)")
     }
 
@@ -214,26 +192,12 @@ import Testing
         let first = try #require(try await api.call(Call("post", [("stream", "flooded"), ("text", "m0")])).object["Created"] as? String)
         let flood = (1..<1030).map { "m\($0)" }
         #expect(try Self.malten(["send", link], input: flood.joined(separator: "\n") + "\n").status == 0)
-        let tail = Process()
-        tail.executableURL = ServedProcess.builtBinary
-        tail.arguments = ["tail", link, "--since", first]
-        let out = Pipe()
-        let errors = Self.emptyFile()
-        defer { try? FileManager.default.removeItem(at: errors) }
-        tail.standardOutput = out
-        tail.standardError = try FileHandle(forWritingTo: errors)
-        try tail.run()
-        var received = Data()
-        while received.suffix(6) != Data("m1029\n".utf8) {
-            let data = out.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            received.append(data)
-        }
-        tail.terminate()
-        tail.waitUntilExit()
-        let lines = String(decoding: received, as: UTF8.self).split(separator: "\n").map(String.init)
+        let tail = try ClientProcess(["tail", link, "--since", first])
+        var lines: [String] = []
+        while lines.last != "m1029", let line = tail.nextLine() { lines.append(line) }
+        tail.process.terminate()
         #expect(lines == (6..<1030).map { "m\($0)" })  // a stream holds the newest 1024
-        let said = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+        let said = tail.exit().err
         #expect(said.contains("warning: gap: messages after the last one seen were dropped"), "\(said)")
     }
 
