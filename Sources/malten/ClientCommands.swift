@@ -155,8 +155,10 @@ struct Pipe: AsyncParsableCommand {
 
 /// Trusting a server's own certificate (a home network's CA) besides the system's roots.
 struct ClientTLSOptions: ParsableArguments {
-    @Option(help: "A PEM CA certificate to trust for https:// (MALTEN_CA_FILE).")
-    var caFile: String? = Environment()["MALTEN_CA_FILE"]
+    @Option(name: .customLong("ca-file"), help: "A PEM CA certificate to trust for https:// (MALTEN_CA_FILE).")
+    var caFileOption: String?
+
+    var caFile: String? { caFileOption ?? Environment()["MALTEN_CA_FILE"] }
 }
 
 /// The client's lines: messages to stdout as they come (one write each, so a pipe sees them at
