@@ -1,6 +1,6 @@
 'use strict';
 // Malten's end-to-end format, version 1 (shared/E2E.md), on WebCrypto only: the server holds ciphertext.
-// Sealed streams (#k= links) are here; pipes (#p=) will reuse `messages` with their own key.
+// Sealed streams (#k= links), and pipes (#p=): two parties whose key comes from an ephemeral ECDH.
 (() => {
   const MAX_TEXT_BYTES = 733;  // 1024 characters of message text, less "m1.", nonce, tag and time
   const NONCE_BYTES = 12;
@@ -8,6 +8,11 @@
   const TIME_BYTES = 4;
   const SECRET_BYTES = 32;
   const PREFIX = 'm1.';
+  const HELLO = 'h1.';
+  const POINT_BYTES = 65;  // uncompressed P-256 point: 04 ‖ x ‖ y
+  const MAC_BYTES = 32;
+  const ECDH = { name: 'ECDH', namedCurve: 'P-256' };
+  const AES = { name: 'AES-GCM', length: 256 };
   const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   const utf8 = new TextEncoder();
   const fromUTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });  // keeps a leading U+FEFF
@@ -54,20 +59,30 @@
     return base64urlEncode(globalThis.crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
   }
 
-  // `#k=<secret>` → { kind: 'sealed', secret }; null for a hash that is no such link. Errors never quote the secret.
+  // `#k=<secret>` → { kind: 'sealed', secret }, `#p=<secret>` → { kind: 'pipe', secret }; null for a hash
+  // that is no such link. Errors never quote the secret.
   function parseLink(hash) {
     const fragment = String(hash).replace(/^#/, '');
-    if (!fragment.startsWith('k=')) return null;
+    const kind = { 'k=': 'sealed', 'p=': 'pipe' }[fragment.slice(0, 2)];
+    if (!kind) return null;
     const text = fragment.slice(2);
     const length = Math.ceil(SECRET_BYTES * 4 / 3);
     if (text.length !== length) throw new Error(`The link's key must be ${length} characters; this one has ${text.length}`);
     let secret;
     try { secret = base64urlDecode(text); } catch (_) { throw new Error("The link's key is not valid base64url"); }
-    return { kind: 'sealed', secret };
+    return { kind, secret };
   }
 
-  function hkdf(info, salt = new Uint8Array(0)) {
-    return { name: 'HKDF', hash: 'SHA-256', salt, info: utf8.encode(info) };
+  function concat(...parts) {
+    const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let at = 0;
+    for (const part of parts) { bytes.set(part, at); at += part.length; }
+    return bytes;
+  }
+
+  // HKDF parameters: `info` is the ASCII label followed by the bytes of `context`.
+  function hkdf(info, salt = new Uint8Array(0), context = new Uint8Array(0)) {
+    return { name: 'HKDF', hash: 'SHA-256', salt, info: concat(utf8.encode(info), context) };
   }
 
   // Sealing and opening of message text under `key` (AES-256-GCM), bound to the stream `name`.
@@ -118,11 +133,71 @@
     if (!(secret instanceof Uint8Array) || secret.length !== SECRET_BYTES) throw new Error('The secret must be 32 bytes');
     const base = await subtle().importKey('raw', secret, 'HKDF', false, ['deriveBits', 'deriveKey']);
     const name = base64urlEncode(new Uint8Array(await subtle().deriveBits(hkdf('malten/1 stream'), base, 128)));
-    const key = await subtle().deriveKey(hkdf('malten/1 key'), base, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+    const key = await subtle().deriveKey(hkdf('malten/1 key'), base, AES, false, ['encrypt', 'decrypt']);
     return Object.freeze(messages(name, key));
   }
 
+  // One party of a pipe from its 32-byte secret P: a fresh P-256 key pair (non-extractable), its hello,
+  // peer(hello) → the other party's point or null, and session(point) → { safetyCode, seal, open }.
+  // `fixedKey` ({ d, point }) is for the test vectors only.
+  async function pipe(secret, { fixedKey } = {}) {
+    if (!(secret instanceof Uint8Array) || secret.length !== SECRET_BYTES) throw new Error('The secret must be 32 bytes');
+    const salt = Uint8Array.from(secret);
+    const base = await subtle().importKey('raw', salt, 'HKDF', false, ['deriveBits', 'deriveKey']);
+    const name = base64urlEncode(new Uint8Array(await subtle().deriveBits(hkdf('malten/1 pipe'), base, 128)));
+    const auth = await subtle().deriveKey(
+      hkdf('malten/1 pipe auth'), base, { name: 'HMAC', hash: 'SHA-256', length: 256 }, false, ['sign', 'verify']);
+    let privateKey;
+    let point;
+    if (fixedKey) {
+      point = Uint8Array.from(fixedKey.point);
+      if (point.length !== POINT_BYTES || point[0] !== 4) throw new Error('The point must be 65 bytes, uncompressed');
+      const jwk = { kty: 'EC', crv: 'P-256', d: base64urlEncode(fixedKey.d), x: base64urlEncode(point.subarray(1, 33)),
+        y: base64urlEncode(point.subarray(33)), ext: false };
+      privateKey = await subtle().importKey('jwk', jwk, ECDH, false, ['deriveBits']);
+    } else {
+      const pair = await subtle().generateKey(ECDH, false, ['deriveBits']);
+      privateKey = pair.privateKey;
+      point = new Uint8Array(await subtle().exportKey('raw', pair.publicKey));
+    }
+    const helloLabel = utf8.encode('malten/1 hello');
+    const mac = new Uint8Array(await subtle().sign('HMAC', auth, concat(helloLabel, point)));
+    const hello = HELLO + base64urlEncode(concat(point, mac));
+
+    // Never throws: null for a text that is no hello, a MAC that does not verify, our own point, or one off the curve.
+    async function peer(helloText) {
+      if (typeof helloText !== 'string' || !helloText.startsWith(HELLO)) return null;
+      let bytes;
+      try { bytes = base64urlDecode(helloText.slice(HELLO.length)); } catch (_) { return null; }
+      if (bytes.length !== POINT_BYTES + MAC_BYTES) return null;
+      const other = bytes.slice(0, POINT_BYTES);
+      if (other.every((byte, i) => byte === point[i])) return null;
+      try {
+        if (!await subtle().verify('HMAC', auth, bytes.subarray(POINT_BYTES), concat(helloLabel, other))) return null;
+        await subtle().importKey('raw', other, ECDH, false, []);  // refuses a point that is not on the curve
+      } catch (_) {
+        return null;
+      }
+      return other;
+    }
+
+    async function session(peerPoint) {
+      const shared = await subtle().deriveBits(
+        { name: 'ECDH', public: await subtle().importKey('raw', peerPoint, ECDH, false, []) }, privateKey, 256);
+      const first = peerPoint.findIndex((byte, i) => byte !== point[i]);
+      const points = peerPoint[first] < point[first] ? concat(peerPoint, point) : concat(point, peerPoint);  // Qlo ‖ Qhi
+      const z = await subtle().importKey('raw', shared, 'HKDF', false, ['deriveKey']);
+      const key = await subtle().deriveKey(hkdf('malten/1 pipe key', salt, points), z, AES, false, ['encrypt', 'decrypt']);
+      const digest = await subtle().digest('SHA-256', concat(utf8.encode('malten/1 safety'), points));
+      const code = String(new DataView(digest).getUint32(0) % 1e8).padStart(8, '0');
+      const { seal, open } = messages(name, key);
+      return Object.freeze({ safetyCode: code.slice(0, 4) + ' ' + code.slice(4), seal, open });
+    }
+
+    return Object.freeze({ name, hello, point: point.slice(), peer, session });
+  }
+
   globalThis.MaltenE2E = Object.freeze({
-    MAX_TEXT_BYTES, base64urlEncode, base64urlDecode, newSecret, parseLink, sealedStream,
+    MAX_TEXT_BYTES, base64urlEncode, base64urlDecode, newSecret, parseLink, sealedStream, pipe,
   });
 })();
