@@ -36,9 +36,12 @@ bench-http: deps-bench build
 bench-fanout: deps-bench build
 	./Benchmarks/fanout.sh $(or $(RUNS),3)
 
-## symbol-order: profile `malten serve` under valgrind and rewrite Sources/malten/symbol-order.txt
+## symbol-order: profile `malten serve` under valgrind, rewrite Sources/malten/symbol-order.txt and
+## link again with it (SwiftPM does not see the list as an input)
 symbol-order: build
 	./Benchmarks/symbol-order.sh
+	rm -f .build/release/malten
+	$(SWIFT) build $(RELEASE_FLAGS) --product malten
 
 deps:
 	@$(call apt_install,$(APT_BUILD))
