@@ -1,11 +1,9 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A `malten` client command (`pipe`, `tail`) as its own process, its stdin open until
-/// `finishInput`, its stderr in a file that the test reads as it grows.
+/// `finishInput`, its stderr in a file that the test reads as it grows. Every wait suspends (or
+/// blocks a Dispatch thread), never one of the few threads that run the tests' tasks: a test that
+/// held one while its client ran would starve the others past the server's 10 s for a request head.
 public final class ClientProcess: @unchecked Sendable {
     public let process = Process()
     private let input = Pipe()
@@ -28,11 +26,11 @@ public final class ClientProcess: @unchecked Sendable {
     public var stderr: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
 
     /// The first stderr line that starts with `prefix` (up to 30 s).
-    public func line(startingWith prefix: String) throws -> String {
+    public func line(startingWith prefix: String) async throws -> String {
         for _ in 0..<300 {
             if let line = stderr.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
             guard process.isRunning else { break }
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw Failure(description: "no line \(prefix) on stderr: \(stderr)")
     }
@@ -44,26 +42,38 @@ public final class ClientProcess: @unchecked Sendable {
 
     public func finishInput() throws { try input.fileHandleForWriting.close() }
 
-    /// The next line of its stdout (blocks until it comes); nil at the end.
-    public func nextLine() -> String? {
+    /// The next line of its stdout (waits until it comes); nil at the end.
+    public func nextLine() async -> String? {
         while true {
             if let newline = pending.firstIndex(of: 10) {
                 let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
                 pending = Data(pending[(newline + 1)...])
                 return line
             }
-            let data = output.fileHandleForReading.availableData
+            let handle = output.fileHandleForReading
+            let data = await Self.offThread { handle.availableData }
             if data.isEmpty { return nil }
             pending.append(data)
         }
     }
 
     /// Waits for the exit: status, the rest of stdout, and stderr.
-    public func exit() -> (status: Int32, out: String, err: String) {
-        let out = pending + output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+    public func exit() async -> (status: Int32, out: String, err: String) {
+        let (handle, process) = (output.fileHandleForReading, process)
+        let rest = await Self.offThread {
+            let data = handle.readDataToEndOfFile()
+            process.waitUntilExit()
+            return data
+        }
         defer { try? FileManager.default.removeItem(at: errors) }
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), stderr)
+        return (process.terminationStatus, String(decoding: pending + rest, as: UTF8.self), stderr)
+    }
+
+    /// Runs a blocking call on a Dispatch thread.
+    private static func offThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: body()) }
+        }
     }
 
     public struct Failure: Error, CustomStringConvertible {

@@ -160,25 +160,25 @@ import Testing
         #expect(try Self.malten(["send", link, "one"]).status == 0)
         let tail = try ClientProcess(["tail", link, "--since", "0"])
         defer { if tail.process.isRunning { tail.process.terminate() } }
-        #expect(tail.nextLine() == "one")
+        #expect(await tail.nextLine() == "one")
         #expect(try Self.malten(["send", link, "two"]).status == 0)
-        #expect(tail.nextLine() == "two")
+        #expect(await tail.nextLine() == "two")
         served.stop()
         served = try ServedProcess(port: port)
         // The tail comes back within its one-second retry; what is posted then reaches it.
         var third: String?
         for attempt in 0..<20 where third == nil {
-            usleep(500_000)
+            try await Task.sleep(for: .milliseconds(500))
             let observers = try await HTTPDriver(port: port, stop: {}).call(Call("streams", [("stream", stream.name)]))
             if (observers.object[stream.name] as? [String: Any])?["Observers"] as? Int == 1 {
                 #expect(try Self.malten(["send", link, "three"]).status == 0)
-                third = tail.nextLine()
+                third = await tail.nextLine()
             }
             _ = attempt
         }
         #expect(third == "three")
         tail.process.terminate()
-        let said = tail.exit().err
+        let said = await tail.exit().err
         #expect(said.contains("connection lost; resuming after "), "\(said)")
     }
 
@@ -194,10 +194,10 @@ import Testing
         #expect(try Self.malten(["send", link], input: flood.joined(separator: "\n") + "\n").status == 0)
         let tail = try ClientProcess(["tail", link, "--since", first])
         var lines: [String] = []
-        while lines.last != "m1029", let line = tail.nextLine() { lines.append(line) }
+        while lines.last != "m1029", let line = await tail.nextLine() { lines.append(line) }
         tail.process.terminate()
         #expect(lines == (6..<1030).map { "m\($0)" })  // a stream holds the newest 1024
-        let said = tail.exit().err
+        let said = await tail.exit().err
         #expect(said.contains("warning: gap: messages after the last one seen were dropped"), "\(said)")
     }
 

@@ -126,6 +126,9 @@ struct HTTPDriver: FrontendDriver {
             }
         var request = HTTPClientRequest(url: base + path + (method == .GET && !form.isEmpty ? "?" + form : ""))
         request.method = method
+        // A connection per call: the shared client's pool must not hand a test a kept-alive
+        // connection to an earlier test's server that had the same port (a write to a closed channel).
+        request.headers.add(name: "Connection", value: "close")
         if method == .POST {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: form))

@@ -12,7 +12,7 @@ import Testing
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         let a = try ClientProcess(["pipe", "--server", "http://127.0.0.1:\(served.port)"])
-        let link = try a.line(startingWith: "http://")
+        let link = try await a.line(startingWith: "http://")
         let pipe = try PipeSecret(secret: try #require(link.split(separator: "#p=").last))
         // Someone who knows the pipe's name but not its secret posts a hello first: a valid point
         // whose MAC is another pipe's. It must be ignored.
@@ -20,8 +20,8 @@ import Testing
         #expect(try await api.call(Call("post", [("stream", pipe.name), ("text", forged)])).status == 200)
 
         let b = try ClientProcess(["pipe", link])
-        let code = try a.line(startingWith: "safety code ")
-        #expect(try b.line(startingWith: "safety code ") == code)
+        let code = try await a.line(startingWith: "safety code ")
+        #expect(try await b.line(startingWith: "safety code ") == code)
         #expect(code.wholeMatch(of: /safety code \d{4} \d{4}/) != nil)
         let third = try ClientCommandTests.malten(["pipe", link])
         #expect(third.status != 0 && third.err.contains("(409): Pipe is full"), "\(third.err)")
@@ -33,14 +33,14 @@ import Testing
         var held: [String] = []
         for _ in 0..<100 where held.count < 7 {
             held = try await api.call(Call("get", [("stream", pipe.name), ("limit", 64)])).array.compactMap { $0["Text"] as? String }
-            usleep(50_000)
+            try await Task.sleep(for: .milliseconds(50))
         }
         #expect(held.count == 7 && held.allSatisfy { $0.hasPrefix("h1.") || $0.hasPrefix("m1.") })
         #expect(try ProcessMemory(pid: served.process.processIdentifier).contains([marker])[marker] == false)
 
         try a.finishInput()  // a leaves once all it read is sent: the pipe ends for both
-        let (aStatus, aOut, _) = a.exit()
-        let (bStatus, bOut, _) = b.exit()
+        let (aStatus, aOut, _) = await a.exit()
+        let (bStatus, bOut, _) = await b.exit()
         #expect(aStatus == 0 && bStatus == 0)
         #expect(bOut == marker + "\n\né ✓\n")
         #expect(aOut == "from b\n")
@@ -53,13 +53,13 @@ import Testing
         #expect(late.status != 0 && late.err.contains("(410): Pipe closed"), "\(late.err)")
     }
 
-    @Test func failuresAreOneLineAndANonZeroExit() throws {
+    @Test func failuresAreOneLineAndANonZeroExit() async throws {
         let served = try ServedProcess()
         defer { served.stop() }
         let server = "http://127.0.0.1:\(served.port)"
         let alone = try ClientProcess(["pipe", "--server", server, "--wait", "1"])
-        #expect(try alone.line(startingWith: "http://").contains("/#p="))
-        let (status, out, err) = alone.exit()
+        #expect(try await alone.line(startingWith: "http://").contains("/#p="))
+        let (status, out, err) = await alone.exit()
         #expect(status != 0 && out.isEmpty && err.contains("the other side did not join within 1 s"), "\(err)")
         for (link, says) in [
             (server + "/#k=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "not a pipe's"),

@@ -119,16 +119,16 @@ struct BrowserPipeTests {
         try await BrowserTests().with(browsers: 1) { server, browsers in
             let page = browsers[0]
             let cli = try ClientProcess(["pipe", "--server", server.base])
-            let link = try cli.line(startingWith: "http://")
+            let link = try await cli.line(startingWith: "http://")
             try await page.open(link)
-            let code = try cli.line(startingWith: "safety code ")
+            let code = try await cli.line(startingWith: "safety code ")
             try await page.wait("the safety code", "return document.querySelector('#safety').textContent === \(BrowserTests.quoted(String(code.dropFirst("safety code ".count))));")
             try cli.send(["from the terminal ✓"])
             try await page.wait("the CLI's line", "return [...document.querySelectorAll('#messages li.sealed')].some(li => li.textContent.includes('from the terminal ✓'));")
             try await page.type("#text", "from the page ✓\u{E007}")
-            #expect(cli.nextLine() == "from the page ✓")
+            #expect(await cli.nextLine() == "from the page ✓")
             try cli.finishInput()  // everything is sent: the client leaves, which ends the pipe
-            let (status, rest, err) = cli.exit()
+            let (status, rest, err) = await cli.exit()
             #expect(status == 0 && rest.isEmpty, "\(err)")
             try await page.wait("closed", "return /closed/i.test(document.querySelector('#pipe-status').textContent);")
         }

@@ -10,7 +10,7 @@ import Glibc
 @Suite struct SocketOptionTests {
     @Test func acceptedSocketsHaveNoDelayAndNoDebug() async throws {
         try await TestServer.with { server in
-            let answer = try await server.get("/streams")
+            let answer = try await server.request(.GET, "/streams", headers: [("Connection", "keep-alive")])  // still open below
             #expect(answer.status == 200)
             let accepted = acceptedSockets(port: server.port)
             #expect(!accepted.isEmpty)

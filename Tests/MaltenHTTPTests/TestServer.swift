@@ -42,6 +42,9 @@ struct TestServer {
     ) async throws -> (status: Int, body: String, headers: HTTPHeaders) {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
+        // A connection per request, unless a test asks otherwise: the shared client's pool must
+        // not reuse a connection to an earlier test's server that had the same port.
+        if !headers.contains(where: { $0.0.lowercased() == "connection" }) { request.headers.add(name: "Connection", value: "close") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let form {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
