@@ -74,11 +74,14 @@ public struct PipeClient: Sendable {
         }
     }
 
-    /// The subscription: hellos make the session, messages are opened and printed; it returns when the
-    /// other side left (`closed`), and fails on a refusal (a full or closed pipe) or a lost connection.
+    /// The subscription: the hello is posted on our own connect, and again whenever someone connects
+    /// while the pipe is unpaired, so a late party finds a fresh one whatever the TTL took; hellos make the session,
+    /// messages are opened and printed. It returns when the other side left (`closed`), and fails on
+    /// a refusal (a full or closed pipe, before or as the stream starts) or a lost connection.
     private func follow(
         _ party: PipeParty, state: PipeState, output: StreamClient.Output, safetyCode: @escaping @Sendable (String) -> Void
     ) async throws(ClientError) {
+        try await checkIsPipe(party.pipe.name)
         var parser = ServerSentEventParser()
         var refusal: (status: Int, body: [UInt8])?
         var closed = false
@@ -90,18 +93,28 @@ public struct PipeClient: Sendable {
                 return chunk != nil && refusal!.body.count < 1 << 16
             }
             guard let chunk else { return false }
-            if !helloSent {  // subscribed: now the other side can pair with us
-                helloSent = true
-                _ = try await http.collect(.POST, "/messages", form: [("stream", party.pipe.name), ("text", party.hello)])
-            }
             for event in parser.feed(chunk.readableBytesView) {
-                if event.name == "closed" {
+                switch event.name {
+                case "closed":
                     closed = true
                     return false
+                case "error":  // refused just as the stream started: {"error":…,"status":N}
+                    struct Refused: Decodable { var status: Int }
+                    let status = (try? JSONDecoder().decode(Refused.self, from: Data(event.data.utf8)))?.status ?? 0
+                    refusal = (status, Array(event.data.utf8))
+                    return false
+                case nil: break
+                default: continue
                 }
-                guard event.name == nil, let message = try? JSONDecoder().decode(ClientMessage.self, from: Data(event.data.utf8)),
-                    message.Type == "message", let text = message.Text
-                else { continue }
+                guard let message = try? JSONDecoder().decode(ClientMessage.self, from: Data(event.data.utf8)) else { continue }
+                // Our own connect comes first (after the replay, which may already have paired us).
+                if message.Type == "event", message.Text == "connect" {
+                    let paired = await state.session != nil
+                    if !helloSent || !paired { try await post(party.hello, to: party.pipe.name) }
+                    helloSent = true
+                    continue
+                }
+                guard message.Type == "message", let text = message.Text else { continue }
                 if text.hasPrefix("h1.") {
                     if await state.session == nil, let peer = party.peer(inHello: text) {
                         let session = party.session(with: peer)
@@ -120,6 +133,22 @@ public struct PipeClient: Sendable {
         }
         if let refusal { throw .refused(status: refusal.status, message: StreamClient.errorMessage(refusal.body)) }
         if !closed { throw .unreachable(origin: origin.description, reason: "the pipe's connection ended") }
+    }
+
+    /// Refuses a link whose stream is gone or is no pipe, before subscribing would make a plain stream of it.
+    private func checkIsPipe(_ name: String) async throws(ClientError) {
+        let answer = try await http.collect(.GET, "/streams?stream=\(HTTPExchange.percentEncoded(name))")
+        if answer.status == 404 { throw .refused(status: 404, message: "no such pipe: it expired, or the link is wrong") }
+        guard answer.status == 200 else { throw .refused(status: answer.status, message: StreamClient.errorMessage(answer.body)) }
+        struct Entry: Decodable { var Pipe: Bool? }
+        guard (try? JSONDecoder().decode([String: Entry].self, from: Data(answer.body)))?[name]?.Pipe == true else {
+            throw .refused(status: 409, message: "the link's stream is not a pipe")
+        }
+    }
+
+    private func post(_ text: String, to name: String) async throws(ClientError) {
+        let answer = try await http.collect(.POST, "/messages", form: [("stream", name), ("text", text)])
+        guard answer.status == 200 else { throw .refused(status: answer.status, message: StreamClient.errorMessage(answer.body)) }
     }
 
     /// Waits for the session (at most `wait`), then seals and sends each line; returns at their end.
@@ -141,10 +170,7 @@ public struct PipeClient: Sendable {
                 throw ClientError.tooLong(error.description)
             }
             if let combined = Base64URL.decode(sealed.dropFirst(3)) { await state.sent(Array(combined.prefix(12))) }  // its nonce
-            let answer = try await http.collect(.POST, "/messages", form: [("stream", party.pipe.name), ("text", sealed)])
-            guard answer.status == 200 else {
-                throw ClientError.refused(status: answer.status, message: StreamClient.errorMessage(answer.body))
-            }
+            try await post(sealed, to: party.pipe.name)
         }
     }
 }

@@ -36,6 +36,8 @@ struct ServerSentEventParser {
             case "event": event.name = String(value)
             case "id": event.id = String(value)
             case "data":
+                // A Malten event is a few KiB: a hostile server's endless event is cut, not kept.
+                guard event.data.utf8.count < 1 << 16 else { continue }
                 event.data += (hasData ? "\n" : "") + value
                 hasData = true
             default: break

@@ -124,7 +124,7 @@ final class Shard: @unchecked Sendable {
             else { return }
             observerCount -= 1
             let now = clock.now()
-            if stream.isPaired { return close(pipe: stream, at: now) }
+            if stream.isPaired { return close(pipe: stream) }
             announce(.close, on: stream, at: now)
             // Without subscribers the stream may expire again: make sure the wheel will look.
             if stream.observers == 0 { schedule(stream, deadline: max(stream.nextDeadline, now + 1)) }
@@ -149,11 +149,15 @@ final class Shard: @unchecked Sendable {
     /// Ends a pipe whose party left after both had joined: the other party gets `closed` and is let
     /// go, the stream is removed (its texts overwritten as they are freed), and the name answers
     /// `pipeClosed` for the pipe's TTL, so nobody can open it again as an ordinary stream.
-    private func close(pipe stream: StreamState, at now: Int64) {
+    private func close(pipe stream: StreamState) {
         stream.subscribers.send([.closed(stream: stream.name)])
         observerCount -= stream.observers
         stream.subscribers.removeAll()
-        remove(stream)
+        remove(stream)  // which remembers the closed name
+    }
+
+    /// A pipe that paired stays closed however it goes (its end, the budget, its TTL).
+    private func rememberClosed(pipe stream: StreamState, at now: Int64) {
         if closedPipes.count >= Self.closedPipeLimit {
             closedPipes = closedPipes.filter { $0.value > now }
             if closedPipes.count >= Self.closedPipeLimit, let soonest = closedPipes.min(by: { $0.value < $1.value }) {
@@ -332,6 +336,7 @@ final class Shard: @unchecked Sendable {
         messageCount -= stream.ring.count
         observerCount -= stream.observers
         removed.remember(stream.name, newestCreated: stream.lastCreated)
+        if stream.isPaired { rememberClosed(pipe: stream, at: clock.now()) }
         // Only the budget removes a stream that has subscribers: tell them, and let them go.
         stream.subscribers.send([.evicted(stream: stream.name)])
         stream.subscribers.removeAll()

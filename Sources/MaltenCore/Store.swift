@@ -96,13 +96,14 @@ public final class Store: Sendable {
     /// - Throws: `StoreError.streamExists` when the name is taken, `pipeClosed`, or a bad name or TTL.
     public func create(stream: String?, isPrivate: Bool, ttl: Int?, pipe: Bool = false) throws(StoreError) -> CreatedStream {
         if let stream, !StreamName.isValid(stream) { throw .invalidStreamName }
+        if let stream, pipe, !StreamName.isPipeName(stream) { throw .invalidPipeName }
         let ttl = ttl ?? (pipe ? limits.pipeTTL : limits.defaultTTL)
         guard limits.ttlBounds.contains(ttl) else { throw .invalidTTL(bounds: limits.ttlBounds) }
         if let stream {
             return try shard(for: stream).create(stream: stream, isPrivate: isPrivate, ttl: ttl, pipe: pipe).get()
         }
         while true {  // a 128-bit name collides practically never, but a collision must not fail
-            let name = StreamName.random()
+            let name = pipe ? StreamName.randomPipeName() : StreamName.random()
             switch shard(for: name).create(stream: name, isPrivate: isPrivate, ttl: ttl, pipe: pipe) {
             case .success(let created): return created
             case .failure(.streamExists): continue

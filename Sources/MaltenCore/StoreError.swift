@@ -12,6 +12,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case invalidTTL(bounds: ClosedRange<Int>)
     /// What was asked can never fit in the memory budget, even with everything else evicted.
     case overBudget
+    /// A pipe's name must have the format's shape (22 base64url characters).
+    case invalidPipeName
     /// The pipe has its two parties subscribed already.
     case pipeFull
     /// The pipe ended (one party left after both had joined); its name stays taken for its TTL.
@@ -27,6 +29,7 @@ public enum StoreError: Error, Equatable, Sendable {
         case .streamExists: "Stream already exists"
         case .invalidTTL(let bounds): "ttl must be between \(bounds.lowerBound) and \(bounds.upperBound) seconds"
         case .overBudget: "Does not fit in the server's memory budget"
+        case .invalidPipeName: "Invalid pipe name: 22 base64url characters"
         case .pipeFull: "Pipe is full"
         case .pipeClosed: "Pipe closed"
         }

@@ -40,6 +40,20 @@ public enum StreamName {
         }
     }
 
+    /// Whether `name` has a pipe's shape: 22 base64url characters, as the end-to-end format derives a
+    /// pipe's name from its secret. Only such names can be pipes, so nobody can hold an ordinary
+    /// name closed by making a pipe of it.
+    public static func isPipeName(_ name: String) -> Bool {
+        name.utf8.count == 22 && name.utf8.allSatisfy { isASCIINameByte($0) && $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "~") }
+    }
+
+    /// A fresh pipe name: 22 base64url characters, 132 bits from the system's secure generator.
+    public static func randomPipeName() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var rng = SystemRandomNumberGenerator()
+        return String(decoding: (0..<22).map { _ in alphabet[Int(rng.next() % 64)] }, as: UTF8.self)
+    }
+
     /// A fresh name with 128 bits from the system's secure generator, as 32 lowercase hex digits.
     public static func random() -> String {
         var rng = SystemRandomNumberGenerator()

@@ -56,7 +56,7 @@ extension StoreError {
     /// The status every frontend reports for this refusal (HTTP's, and the stdio `status` field).
     public var status: Int {
         switch self {
-        case .blankMessage, .invalidStreamName, .invalidTTL: 400
+        case .blankMessage, .invalidStreamName, .invalidPipeName, .invalidTTL: 400
         case .messageTooLong: 413
         case .streamExists, .pipeFull: 409
         case .pipeClosed: 410

@@ -184,38 +184,40 @@ import Testing
     @Test(arguments: Subscriber.allCases)
     func aPipeHoldsTwoAndEndsWhenOneLeaves(_ subscriber: Subscriber) async throws {
         try await with(subscriber) { api in
-            let made = try await api.call(Call("create", [("stream", "duct"), ("pipe", true)]))
+            let made = try await api.call(Call("create", [("stream", "duct-0123456789_abcdef"), ("pipe", true)]))
             #expect(made.status == 200 && made.object["pipe"] as? Bool == true)
             #expect(made.object["private"] as? Bool == true && made.object["ttl"] as? Int == 600)
-            #expect(try await api.call(Call("streams")).object["duct"] == nil)
-            let entry = try await api.call(Call("streams", [("stream", "duct")])).object["duct"] as? [String: Any]
+            #expect(try await api.call(Call("streams")).object["duct-0123456789_abcdef"] == nil)
+            let misnamed = try await api.call(Call("create", [("stream", "lobby"), ("pipe", true)]))
+            #expect(misnamed.status == 400 && misnamed.error == "Invalid pipe name: 22 base64url characters")
+            let entry = try await api.call(Call("streams", [("stream", "duct-0123456789_abcdef")])).object["duct-0123456789_abcdef"] as? [String: Any]
             #expect(entry?["Pipe"] as? Bool == true && entry?["Private"] as? Bool == true)
 
-            let early = try await api.subscribe("duct", since: nil, webSocket: subscriber.webSocket)
+            let early = try await api.subscribe("duct-0123456789_abcdef", since: nil, webSocket: subscriber.webSocket)
             #expect(try await early.next()["Text"] as? String == "connect")
             try await early.end()  // before the other side came: the pipe stays
-            let a = try await api.subscribe("duct", since: nil, webSocket: subscriber.webSocket)
+            let a = try await api.subscribe("duct-0123456789_abcdef", since: nil, webSocket: subscriber.webSocket)
             #expect(try await a.next()["Text"] as? String == "connect")
-            let b = try await api.subscribe("duct", since: nil, webSocket: subscriber.webSocket)
+            let b = try await api.subscribe("duct-0123456789_abcdef", since: nil, webSocket: subscriber.webSocket)
             #expect(try await a.next()["Text"] as? String == "connect")
             #expect(try await b.next()["Text"] as? String == "connect")
-            let third = try await api.refusedSubscription("duct", webSocket: subscriber.webSocket)
+            let third = try await api.refusedSubscription("duct-0123456789_abcdef", webSocket: subscriber.webSocket)
             #expect(third.status == 409 && third.error == "Pipe is full")
-            _ = try await post(api, "duct", "h1.hello")
+            _ = try await post(api, "duct-0123456789_abcdef", "h1.hello")
             #expect(try await a.next()["Text"] as? String == "h1.hello")
             #expect(try await b.next()["Text"] as? String == "h1.hello")
 
             try await b.end()
             let last = try await a.next()
-            #expect(last["Type"] as? String == "closed" && last["Stream"] as? String == "duct")
+            #expect(last["Type"] as? String == "closed" && last["Stream"] as? String == "duct-0123456789_abcdef")
             for call in [
-                Call("post", [("stream", "duct"), ("text", "late")]), Call("get", [("stream", "duct")]),
-                Call("streams", [("stream", "duct")]), Call("create", [("stream", "duct")]),
+                Call("post", [("stream", "duct-0123456789_abcdef"), ("text", "late")]), Call("get", [("stream", "duct-0123456789_abcdef")]),
+                Call("streams", [("stream", "duct-0123456789_abcdef")]), Call("create", [("stream", "duct-0123456789_abcdef")]),
             ] {
                 let reply = try await api.call(call)
                 #expect(reply.status == 410 && reply.error == "Pipe closed", "\(call.op)")
             }
-            let again = try await api.refusedSubscription("duct", webSocket: subscriber.webSocket)
+            let again = try await api.refusedSubscription("duct-0123456789_abcdef", webSocket: subscriber.webSocket)
             #expect(again.status == 410 && again.error == "Pipe closed")
         }
     }

@@ -29,13 +29,14 @@ import Testing
         let marker = "MARKER-\(UUID().uuidString)-a-password-for-one-person-only"
         try a.send([marker, "", "é ✓"])
         try b.send(["from b"])
-        // The server holds only hellos (three, the forged one too) and ciphertext while the pipe is open.
+        // The server holds only hellos (the forged one too, and the creator's again when b came) and
+        // the four messages' ciphertext while the pipe is open.
         var held: [String] = []
-        for _ in 0..<100 where held.count < 7 {
+        for _ in 0..<100 where held.filter({ $0.hasPrefix("m1.") }).count < 4 {
             held = try await api.call(Call("get", [("stream", pipe.name), ("limit", 64)])).array.compactMap { $0["Text"] as? String }
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(held.count == 7 && held.allSatisfy { $0.hasPrefix("h1.") || $0.hasPrefix("m1.") })
+        #expect(held.filter { $0.hasPrefix("m1.") }.count == 4 && held.allSatisfy { $0.hasPrefix("h1.") || $0.hasPrefix("m1.") })
         #expect(try ProcessMemory(pid: served.process.processIdentifier).contains([marker])[marker] == false)
 
         try a.finishInput()  // a leaves once all it read is sent: the pipe ends for both
@@ -51,6 +52,24 @@ import Testing
         #expect(try ProcessMemory(pid: served.process.processIdentifier).contains([marker])[marker] == false)
         let late = try ClientCommandTests.malten(["pipe", link])
         #expect(late.status != 0 && late.err.contains("(410): Pipe closed"), "\(late.err)")
+    }
+
+    /// The creator's first hello aged out (a TTL of 1 s) before the other side came: it says hello
+    /// again when someone connects, and they pair.
+    @Test func aLateJoinerStillPairsAfterTheFirstHelloAgedOut() async throws {
+        let served = try ServedProcess()
+        defer { served.stop() }
+        let a = try ClientProcess(["pipe", "--server", "http://127.0.0.1:\(served.port)", "--ttl", "1"])
+        let link = try await a.line(startingWith: "http://")
+        try await Task.sleep(for: .seconds(2.5))
+        let b = try ClientProcess(["pipe", link])
+        let code = try await a.line(startingWith: "safety code ")
+        #expect(try await b.line(startingWith: "safety code ") == code)
+        try a.send(["still here"])
+        #expect(await b.nextLine() == "still here")
+        try a.finishInput()
+        let (aEnd, bEnd) = (await a.exit(), await b.exit())
+        #expect(aEnd.status == 0 && bEnd.status == 0)
     }
 
     @Test func failuresAreOneLineAndANonZeroExit() async throws {

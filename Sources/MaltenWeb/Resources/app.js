@@ -220,6 +220,9 @@ function subscribe(state, url) {
       if (atEnd) scrollToEnd();
     } else if (data.Type === 'event') {
       refreshObservers(state);  // our own connect event too: the stream exists by then
+      // A pipe's hello again on every connect until paired (ours included: we are subscribed), so a late
+      // party finds a fresh one whatever the TTL took; a refused subscription never sees one.
+      if (state.pipe && data.Text === 'connect') return sayHello(state);
     }
   });
   return source;
@@ -246,8 +249,8 @@ async function openStream(name, sealed) {
   source.addEventListener('evicted', () => { status('This stream was removed'); source.close(); });
 }
 
-// A pipe (E2E.md, "Pipes"), for `party` from MaltenE2E.pipe: read from its start, our hello posted once
-// subscribed; the first valid hello of the other side gives the session, and only then can one write.
+// A pipe (E2E.md, "Pipes"), for `party` from MaltenE2E.pipe: read from its start, our hello posted on each
+// connect while unpaired; the first valid hello of the other side gives the session, and only then can one write.
 // Once paired, any end of the connection is the pipe's end: no reconnecting.
 async function openPipe(party) {
   const state = present(party.name, null, { party, hello: false }, 'Malten pipe');
@@ -258,10 +261,7 @@ async function openPipe(party) {
   if (view !== state) return;
   if (refusal) return end(state, refusal);
   const source = subscribe(state, '/events?stream=' + enc(party.name) + '&since=0');
-  source.onopen = () => {
-    status('Live');
-    inOrder(state, () => sayHello(state));
-  };
+  source.onopen = () => status('Live');
   source.onerror = () => {
     if (state.sealed) {
       source.close();
@@ -292,10 +292,10 @@ async function pipeRefusal(name) {
 
 async function sayHello(state) {
   const party = state.pipe.party;
-  if (state.pipe.hello || !party) return;
+  if (!party || (state.sealed && state.pipe.hello)) return;  // our own connect (the first) says it even if the replay paired us
+  state.pipe.hello = true;
   try {
     await json('/messages', form({ stream: state.name, text: party.hello }));
-    state.pipe.hello = true;
   } catch (error) {
     if (view === state) $('#post-error').textContent = error.message;
   }
