@@ -22,19 +22,27 @@ struct DroppedSlot: Equatable {
 struct Ring: ~Copyable {
     private let storage: UnsafeMutablePointer<Slot>
     let capacity: Int
+    /// Whether texts are overwritten before they are freed (a pipe's).
+    let wipesTexts: Bool
     private var head = 0
     private(set) var count = 0
 
     /// Allocates `capacity` slots at once: `capacity × 32` bytes.
-    init(capacity: Int) {
+    init(capacity: Int, wipesTexts: Bool = false) {
         precondition(capacity > 0)
         self.capacity = capacity
+        self.wipesTexts = wipesTexts
         self.storage = .allocate(capacity: capacity)
     }
 
     deinit {
-        for index in 0..<count { storage[physical(index)].text.free() }
+        for index in 0..<count { release(storage[physical(index)].text) }
         storage.deallocate()
+    }
+
+    private func release(_ text: StoredText) {
+        if wipesTexts { text.wipe() }
+        text.free()
     }
 
     var isEmpty: Bool { count == 0 }
@@ -64,7 +72,7 @@ struct Ring: ~Copyable {
     @discardableResult
     mutating func append(_ slot: Slot) -> DroppedSlot? {
         if count == capacity {
-            let pushed = Self.drop(storage[head])
+            let pushed = drop(storage[head])
             storage[head] = slot
             head = physical(1)
             return pushed
@@ -79,15 +87,15 @@ struct Ring: ~Copyable {
     @discardableResult
     mutating func removeFirst() -> DroppedSlot {
         precondition(count > 0, "removeFirst on an empty ring")
-        let dropped = Self.drop(storage[head])
+        let dropped = drop(storage[head])
         head = physical(1)
         count -= 1
         return dropped
     }
 
-    private static func drop(_ slot: Slot) -> DroppedSlot {
+    private func drop(_ slot: Slot) -> DroppedSlot {
         let dropped = DroppedSlot(created: slot.created, textHeapBytes: StoredText.heapBytes(utf8Count: slot.text.byteCount))
-        slot.text.free()
+        release(slot.text)
         return dropped
     }
 
