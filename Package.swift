@@ -89,6 +89,8 @@ let package = Package(
         // Debian's jemalloc (libjemalloc-dev), the server's allocator, and its statistics.
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
         .target(name: "CJemallocConfiguration"),
+        // prctl(2) for the executable: no core dumps, nothing readable by other users.
+        .target(name: "CProcessControl"),
         .target(name: "MaltenJemalloc", dependencies: ["CJemalloc", "CJemallocConfiguration"]),
         // The executable: argument parsing and start-up only.
         .executableTarget(
@@ -99,6 +101,7 @@ let package = Package(
                 "MaltenHTTP",
                 "MaltenStdio",
                 "MaltenClient",
+                "CProcessControl",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

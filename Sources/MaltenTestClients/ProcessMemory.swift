@@ -1,9 +1,12 @@
 import Foundation
 
 /// Another process's memory as the kernel shows it through `/proc/PID/mem`: every readable mapping,
-/// searched for byte strings. Root (or the same user, for a child) may read it.
+/// searched for byte strings. Malten's processes are not dumpable, so only root may read theirs.
 public struct ProcessMemory {
     public let pid: Int32
+
+    /// Whether this process may read a Malten process's memory (it runs as root).
+    public static var readable: Bool { getuid() == 0 }
 
     public init(pid: Int32) { self.pid = pid }
 

@@ -26,6 +26,7 @@ struct New: AsyncParsableCommand {
     @OptionGroup var tls: ClientTLSOptions
 
     func run() async throws {
+        forbidCoreDumps()  // the client holds links' secrets, keys and plaintext
         let origin = try await client { try ServerOrigin(server ?? Environment()["MALTEN_SERVER"] ?? "http://127.0.0.1:9090") }
         let link = try await client {
             try await StreamClient(origin: origin, caFile: tls.caFile).create(StreamClient.Kind(rawValue: kind.rawValue)!, ttl: ttl)
@@ -48,6 +49,7 @@ struct Send: AsyncParsableCommand {
     @OptionGroup var tls: ClientTLSOptions
 
     func run() async throws {
+        forbidCoreDumps()  // the client holds links' secrets, keys and plaintext
         let link = try await client { try StreamLink(self.link) }
         let api = StreamClient(origin: link.origin, caFile: tls.caFile)
         if !text.isEmpty {
@@ -76,6 +78,7 @@ struct Read: AsyncParsableCommand {
     @OptionGroup var tls: ClientTLSOptions
 
     func run() async throws {
+        forbidCoreDumps()  // the client holds links' secrets, keys and plaintext
         guard limit >= 1 else { throw ValidationError("limit must be at least 1") }
         let link = try await client { try StreamLink(self.link) }
         try await client { try await StreamClient(origin: link.origin, caFile: tls.caFile).read(link, limit: limit, output: .console, json: json) }
@@ -99,6 +102,7 @@ struct Tail: AsyncParsableCommand {
     @OptionGroup var tls: ClientTLSOptions
 
     func run() async throws {
+        forbidCoreDumps()  // the client holds links' secrets, keys and plaintext
         if let since, UInt64(since) == nil { throw ValidationError("since must be a message's Created, a decimal number") }
         let link = try await client { try StreamLink(self.link) }
         try await client { try await StreamClient(origin: link.origin, caFile: tls.caFile).tail(link, since: since, output: .console, json: json) }
@@ -130,6 +134,7 @@ struct Pipe: AsyncParsableCommand {
     @OptionGroup var tls: ClientTLSOptions
 
     func run() async throws {
+        forbidCoreDumps()  // the client holds links' secrets, keys and plaintext
         guard wait >= 1 else { throw ValidationError("wait must be at least 1 second") }
         let pipeLink: PipeLink
         if let link {

@@ -57,6 +57,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
+        forbidCoreDumps()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info
@@ -125,6 +126,7 @@ struct Stdio: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() throws {
+        forbidCoreDumps()
         let environment = Environment()
         let limits = try store.limits(environment)
         StdioFrontend(store: Store(limits: limits), maxLineBytes: limits.maxRequestBytes).run()
@@ -219,25 +221,3 @@ func usableCores() -> Int {
     }
     return System.coreCount
 }
-
-/// Lifts the soft open-files limit to the hard one (any user may): every connection and subscriber
-/// is a socket. Warns once when the limit stays low, which only the service's settings can change.
-func raiseOpenFilesLimit(logger: Logger) {
-    var limit = rlimit()
-    guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else { return }
-    if limit.rlim_cur < limit.rlim_max {
-        var raised = limit
-        raised.rlim_cur = limit.rlim_max
-        if setrlimit(RLIMIT_NOFILE_VALUE, &raised) == 0 { limit = raised }
-    }
-    if limit.rlim_cur < 4096 {
-        logger.warning(
-            "open-files limit \(limit.rlim_cur): at most about that many connections at once; raise the hard limit (ulimit -Hn, systemd LimitNOFILE=)")
-    }
-}
-
-#if canImport(Glibc)
-private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-#else
-private let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
-#endif

@@ -203,7 +203,8 @@ import Testing
 
     /// The server's memory holds the ciphertext the client sent, and neither the text inside it
     /// nor the link's secret.
-    @Test func theServersMemoryHoldsOnlyCiphertext() async throws {
+    @Test(.enabled(if: ProcessMemory.readable, "root only: the server is not dumpable"))
+    func theServersMemoryHoldsOnlyCiphertext() async throws {
         let served = try ServedProcess()
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})

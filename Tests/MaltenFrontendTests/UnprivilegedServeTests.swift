@@ -13,6 +13,29 @@ import Testing
         #expect(!served.logText.contains("warning"), "\(served.logText)")
     }
 
+    /// No core dump, and nothing of the process readable by its own user: the core limit is 0 soft
+    /// and hard, and it is not dumpable, so `/proc/PID/mem` belongs to root. Stdio and a client too.
+    @Test func noCoreDumpAndMemoryClosedToItsUser() async throws {
+        // Started with cores allowed, as a shell with `ulimit -c unlimited` would start it.
+        let served = try ServedProcess(wrapper: ["/usr/bin/prlimit", "--core=unlimited:unlimited"])
+        defer { served.stop() }
+        let stdio = try ClientProcess(["stdio"])
+        let client = try ClientProcess(["pipe", "--server", "http://127.0.0.1:\(served.port)"])
+        _ = try await client.line(startingWith: "http://")
+        for pid in [served.process.processIdentifier, stdio.process.processIdentifier, client.process.processIdentifier] {
+            let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+            let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
+            #expect(core?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"], "\(core ?? "")")
+            let owner = try FileManager.default.attributesOfItem(atPath: "/proc/\(pid)/mem")[.ownerAccountID] as? NSNumber
+            #expect(owner == 0)
+        }
+        #expect(served.userIDs.allSatisfy { $0 != 0 })  // it runs as someone else, yet its memory is root's
+        try stdio.finishInput()
+        try client.finishInput()
+        client.process.terminate()
+        _ = (await stdio.exit(), await client.exit())
+    }
+
     /// A hard open-files limit that only the service's settings could lift: one warning, then it
     /// serves within it.
     @Test func aLowOpenFilesLimitWarnsOnceAndStillServes() async throws {

@@ -1,0 +1,42 @@
+import CProcessControl
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// No core dump of a process that holds streams, secrets or keys: the core limit 0, soft and hard
+/// (nothing in the process can raise it again), and not dumpable, which also closes
+/// `/proc/PID/mem`, `maps` and `environ` to every user but root and forbids their ptrace. Any user
+/// may do both. Every subcommand calls it first.
+func forbidCoreDumps() {
+    var none = rlimit(rlim_cur: 0, rlim_max: 0)
+    _ = setrlimit(RLIMIT_CORE_VALUE, &none)
+    _ = malten_forbid_dumping()
+}
+
+/// Lifts the soft open-files limit to the hard one (any user may): every connection and subscriber
+/// is a socket. Warns once when the limit stays low, which only the service's settings can change.
+func raiseOpenFilesLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else { return }
+    if limit.rlim_cur < limit.rlim_max {
+        var raised = limit
+        raised.rlim_cur = limit.rlim_max
+        if setrlimit(RLIMIT_NOFILE_VALUE, &raised) == 0 { limit = raised }
+    }
+    if limit.rlim_cur < 4096 {
+        logger.warning(
+            "open-files limit \(limit.rlim_cur): at most about that many connections at once; raise the hard limit (ulimit -Hn, systemd LimitNOFILE=)")
+    }
+}
+
+#if canImport(Glibc)
+private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+private let RLIMIT_CORE_VALUE = __rlimit_resource_t(RLIMIT_CORE.rawValue)
+#else
+private let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
+private let RLIMIT_CORE_VALUE = RLIMIT_CORE
+#endif
