@@ -102,12 +102,26 @@ struct HTTPDriver: FrontendDriver {
         return HTTPDriver(port: port, stop: { task.cancel() })
     }
 
-    /// The `malten serve` executable as an unprivileged user: none of its user ids is root's.
+    /// The `malten serve` executable as an unprivileged user: none of its user ids is root's. When it
+    /// stops, every line it logged is checked against what it may say.
     static func serve() throws -> HTTPDriver {
         let served = try ServedProcess()
         let ids = served.userIDs
         #expect(ids.count == 4 && !ids.contains(0), "malten serve runs as \(ids)")
-        return HTTPDriver(port: served.port, stop: { served.stop() })
+        return HTTPDriver(port: served.port, stop: {
+            checkLog(served.logText)
+            served.stop()
+        })
+    }
+
+    /// What the server may log (README: start-up, shutdown and faults; never message text, names or
+    /// query strings): each line is one of its few messages, none of which carries anything a client sent.
+    static let allowedLog = ["] allocator jemalloc ", "] listening on 127.0.0.1:", "] shutting down", "] TLS on: ", "] open-files limit "]
+
+    static func checkLog(_ log: String) {
+        for line in log.split(separator: "\n") {
+            #expect(allowedLog.contains { line.contains($0) }, "a log line the server may not write: \(line)")
+        }
     }
 
     func call(_ call: Call) async throws -> Reply {

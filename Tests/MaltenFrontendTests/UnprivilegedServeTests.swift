@@ -36,6 +36,15 @@ import Testing
         _ = (await stdio.exit(), await client.exit())
     }
 
+    /// The check that every served run's log goes through (HTTPDriver.serve) passes the server's own
+    /// lines and catches one that carries what a client sent.
+    @Test func theLogCheckCatchesWhatTheServerMayNotWrite() {
+        HTTPDriver.checkLog("2026-12-02T03:11:58+0000 info malten: [MaltenHTTP] listening on 127.0.0.1:9477\n")
+        withKnownIssue {
+            HTTPDriver.checkLog("2026-12-02T03:11:58+0000 info malten: [MaltenHTTP] GET /messages?stream=secret\n")
+        }
+    }
+
     /// A hard open-files limit that only the service's settings could lift: one warning, then it
     /// serves within it.
     @Test func aLowOpenFilesLimitWarnsOnceAndStillServes() async throws {
