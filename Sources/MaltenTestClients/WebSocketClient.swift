@@ -18,7 +18,9 @@ public final class WebSocketClient {
     }
 
     /// Opens `GET path` with an upgrade to WebSocket; nil when the server answered plain HTTP.
-    public static func connect(port: Int, path: String) async throws -> WebSocketClient? {
+    /// `first` frames go out in the same write as the request, so they reach the server however
+    /// long this task then waits for its turn.
+    public static func connect(port: Int, path: String, first: [WebSocketFrame] = []) async throws -> WebSocketClient? {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -27,7 +29,7 @@ public final class WebSocketClient {
             }
         let client = WebSocketClient(channel)
         let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        try await channel.outbound.write(ByteBuffer(string: """
+        var request = ByteBuffer(string: """
             GET \(path) HTTP/1.1\r
             Host: 127.0.0.1:\(port)\r
             Upgrade: websocket\r
@@ -36,7 +38,9 @@ public final class WebSocketClient {
             Sec-WebSocket-Version: 13\r
             \r
 
-            """))
+            """)
+        for frame in first { request.writeImmutableBuffer(Self.masked(frame)) }
+        try await channel.outbound.write(request)
         let head = try await client.responseHead()
         guard head.hasPrefix("HTTP/1.1 101") else {
             client.close()
@@ -51,6 +55,10 @@ public final class WebSocketClient {
 
     /// Sends a frame, masked as a client must.
     public func send(_ frame: WebSocketFrame) async throws {
+        try await channel.outbound.write(Self.masked(frame))
+    }
+
+    private static func masked(_ frame: WebSocketFrame) -> ByteBuffer {
         let mask = (0..<4).map { _ in UInt8.random(in: 0...255) }
         var bytes = ByteBuffer()
         bytes.writeInteger(UInt8(frame.fin ? 0x80 : 0) | UInt8(webSocketOpcode: frame.opcode))
@@ -63,7 +71,7 @@ public final class WebSocketClient {
         }
         bytes.writeBytes(mask)
         bytes.writeBytes(frame.data.readableBytesView.enumerated().map { $0.element ^ mask[$0.offset % 4] })
-        try await channel.outbound.write(bytes)
+        return bytes
     }
 
     /// The next frame of any kind; nil once the connection has closed.
