@@ -39,10 +39,10 @@ import Testing
     /// The check that every served run's log goes through (HTTPDriver.serve) passes the server's own
     /// lines and catches one that carries what a client sent.
     @Test func theLogCheckCatchesWhatTheServerMayNotWrite() {
-        HTTPDriver.checkLog("2026-12-02T03:11:58+0000 info malten: [MaltenHTTP] listening on 127.0.0.1:9477\n")
-        withKnownIssue {
-            HTTPDriver.checkLog("2026-12-02T03:11:58+0000 info malten: [MaltenHTTP] GET /messages?stream=secret\n")
-        }
+        let own = "2026-12-02T03:11:58+0000 info malten: [MaltenHTTP] listening on 127.0.0.1:9477"
+        let request = "2026-12-02T03:11:58+0000 info malten: [MaltenHTTP] GET /messages?stream=secret"
+        #expect(HTTPDriver.forbiddenLogLines(own + "\n").isEmpty)
+        #expect(HTTPDriver.forbiddenLogLines(own + "\n" + request + "\n") == [Substring(request)])
     }
 
     /// A hard open-files limit that only the service's settings could lift: one warning, then it
