@@ -51,7 +51,7 @@ public final class ClientProcess: @unchecked Sendable {
                 return line
             }
             let handle = output.fileHandleForReading
-            let data = await Self.offThread { handle.availableData }
+            let data = (try? await offThread { handle.availableData }) ?? Data()
             if data.isEmpty { return nil }
             pending.append(data)
         }
@@ -60,20 +60,13 @@ public final class ClientProcess: @unchecked Sendable {
     /// Waits for the exit: status, the rest of stdout, and stderr.
     public func exit() async -> (status: Int32, out: String, err: String) {
         let (handle, process) = (output.fileHandleForReading, process)
-        let rest = await Self.offThread {
+        let rest = (try? await offThread {
             let data = handle.readDataToEndOfFile()
             process.waitUntilExit()
             return data
-        }
+        }) ?? Data()
         defer { try? FileManager.default.removeItem(at: errors) }
         return (process.terminationStatus, String(decoding: pending + rest, as: UTF8.self), stderr)
-    }
-
-    /// Runs a blocking call on a Dispatch thread.
-    private static func offThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: body()) }
-        }
     }
 
     public struct Failure: Error, CustomStringConvertible {

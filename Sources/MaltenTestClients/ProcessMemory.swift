@@ -10,8 +10,14 @@ public struct ProcessMemory {
 
     public init(pid: Int32) { self.pid = pid }
 
-    /// Which of `needles` occur anywhere in the process's readable memory.
-    public func contains(_ needles: [String]) throws -> [String: Bool] {
+    /// Which of `needles` occur anywhere in the process's readable memory (read on a Dispatch
+    /// thread: a scan takes a while).
+    public func contains(_ needles: [String]) async throws -> [String: Bool] {
+        let pid = pid
+        return try await offThread { try ProcessMemory.scan(pid: pid, needles) }
+    }
+
+    private static func scan(pid: Int32, _ needles: [String]) throws -> [String: Bool] {
         let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
         let memory = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/\(pid)/mem"))
         defer { try? memory.close() }

@@ -15,14 +15,19 @@ public final class ServedProcess: @unchecked Sendable {
     private let log: URL
 
     /// Starts the server (through `wrapper`, a command that runs the rest, such as `prlimit`) and
-    /// waits until it says where it listens.
-    public init(arguments: [String] = [], wrapper: [String] = [], port requested: Int = 0) throws {
+    /// waits until it says where it listens. The copy runs on a Dispatch thread and the wait
+    /// suspends: the few threads that run the tests' tasks must stay free, or a test that has just
+    /// connected waits past the server's 10 s for its request head while others start servers.
+    public init(arguments: [String] = [], wrapper: [String] = [], port requested: Int = 0) async throws {
         let built = Self.builtBinary
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("malten-served-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("malten-served-\(UUID().uuidString)")
+        self.folder = folder
         let binary = folder.appendingPathComponent("malten")
-        try FileManager.default.copyItem(at: built, to: binary)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary.path)
+        try await offThread {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+            try FileManager.default.copyItem(at: built, to: binary)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary.path)
+        }
         log = folder.appendingPathComponent("stderr.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
 
@@ -34,7 +39,7 @@ public final class ServedProcess: @unchecked Sendable {
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        port = try waitForPort()
+        port = try await waitForPort()
     }
 
     /// The executable under test: `MALTEN_BINARY`, else the debug build beside the tests.
@@ -44,7 +49,7 @@ public final class ServedProcess: @unchecked Sendable {
     }
 
     /// Reads the port from the start-up line `listening on 127.0.0.1:PORT` (up to 30 s).
-    private func waitForPort() throws -> Int {
+    private func waitForPort() async throws -> Int {
         for _ in 0..<300 {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.contains("listening on 127.0.0.1:") }),
@@ -53,7 +58,7 @@ public final class ServedProcess: @unchecked Sendable {
                 return port
             }
             guard process.isRunning else { break }
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw StartFailed(log: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
@@ -81,5 +86,12 @@ public final class ServedProcess: @unchecked Sendable {
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+/// Runs a blocking call on a Dispatch thread, off the threads that run the tests' tasks.
+func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }

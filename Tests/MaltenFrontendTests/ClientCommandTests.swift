@@ -14,32 +14,13 @@ import Testing
         var lines: [String] { out.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
     }
 
-    static func malten(_ arguments: [String], input: String? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = ServedProcess.builtBinary
-        process.arguments = arguments
-        let out = Pipe()
-        let stdin = Pipe()
-        let errors = Self.emptyFile()
-        defer { try? FileManager.default.removeItem(at: errors) }
-        process.standardOutput = out
-        process.standardError = try FileHandle(forWritingTo: errors)
-        process.standardInput = stdin
-        try process.run()
-        if let input { try stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, out: String(decoding: output, as: UTF8.self),
-            err: (try? String(contentsOf: errors, encoding: .utf8)) ?? "")
-    }
-
-    /// A new empty file for a process's stderr (a file, not a pipe: nobody has to drain it).
-    static func emptyFile() -> URL {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("malten-client-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
-        return file
+    /// Runs a client command to its end (on a Dispatch thread: the tests' task threads stay free).
+    static func malten(_ arguments: [String], input: String? = nil) async throws -> Run {
+        let process = try ClientProcess(arguments)
+        if let input { try process.send([String(input.dropLast(input.hasSuffix("\n") ? 1 : 0))]) }
+        try process.finishInput()
+        let (status, out, err) = await process.exit()
+        return Run(status: status, out: out, err: err)
     }
 
     func stored(_ api: HTTPDriver, _ name: String) async throws -> [String] {
@@ -47,11 +28,11 @@ import Testing
     }
 
     @Test func anEncryptedStreamFromNewToSendToRead() async throws {
-        let served = try ServedProcess()
+        let served = try await ServedProcess()
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         let server = "http://127.0.0.1:\(served.port)"
-        let made = try Self.malten(["new", "--server", server, "--encrypted", "--ttl", "600"])
+        let made = try await Self.malten(["new", "--server", server, "--encrypted", "--ttl", "600"])
         #expect(made.status == 0 && made.lines.count == 1, "\(made.err)")
         let link = try #require(made.lines.first)
         #expect(link.hasPrefix(server + "/#k="))
@@ -59,11 +40,11 @@ import Testing
         let info = try await api.call(Call("streams", [("stream", stream.name)])).object[stream.name] as? [String: Any]
         #expect(info?["Private"] as? Bool == true && info?["TTL"] as? Int == 600)
 
-        #expect(try Self.malten(["send", link, "hello,", "sealed", "world ✓"]).status == 0)
-        #expect(try Self.malten(["send", link], input: "line one\n\nline three\n").status == 0)
-        let read = try Self.malten(["read", link])
+        #expect(try await Self.malten(["send", link, "hello,", "sealed", "world ✓"]).status == 0)
+        #expect(try await Self.malten(["send", link], input: "line one\n\nline three\n").status == 0)
+        let read = try await Self.malten(["read", link])
         #expect(read.status == 0 && read.lines == ["hello, sealed world ✓", "line one", "", "line three"], "\(read)")
-        let json = try Self.malten(["read", link, "--json", "--limit", "2"])
+        let json = try await Self.malten(["read", link, "--json", "--limit", "2"])
         let objects = try json.lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         #expect(objects.map { $0["Text"] as? String } == ["", "line three"])
         #expect(objects.allSatisfy { $0["Stream"] as? String == stream.name && $0["Type"] as? String == "message" })
@@ -75,41 +56,41 @@ import Testing
     }
 
     @Test func plainStreamsAndKinds() async throws {
-        let served = try ServedProcess()
+        let served = try await ServedProcess()
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         let server = "http://127.0.0.1:\(served.port)"
-        let listed = try #require(try Self.malten(["new", "--server", server]).lines.first)
-        let unlisted = try #require(try Self.malten(["new", "--server", server, "--private"]).lines.first)
+        let listed = try #require(try await Self.malten(["new", "--server", server]).lines.first)
+        let unlisted = try #require(try await Self.malten(["new", "--server", server, "--private"]).lines.first)
         let listedName = String(listed.dropFirst((server + "/#").count))
         let unlistedName = String(unlisted.dropFirst((server + "/#").count))
         let listing = try await api.call(Call("streams")).object
         #expect(listing[listedName] != nil && listing[unlistedName] == nil && unlistedName.count == 32)
-        #expect(try Self.malten(["send", unlisted, "in the clear"]).status == 0)
+        #expect(try await Self.malten(["send", unlisted, "in the clear"]).status == 0)
         #expect(try await stored(api, unlistedName) == ["in the clear"])
-        #expect(try Self.malten(["read", unlisted]).lines == ["in the clear"])
+        #expect(try await Self.malten(["read", unlisted]).lines == ["in the clear"])
         // A name the page writes percent-encoded, as its links carry it.
-        #expect(try Self.malten(["send", server + "/#caf%C3%A9-na%C3%AFve", "déjà vu"]).status == 0)
+        #expect(try await Self.malten(["send", server + "/#caf%C3%A9-na%C3%AFve", "déjà vu"]).status == 0)
         #expect(try await stored(api, "café-naïve") == ["déjà vu"])
-        #expect(try Self.malten(["read", server + "/#caf%C3%A9-na%C3%AFve"]).lines == ["déjà vu"])
-        let bad = try Self.malten(["read", server + "/#caf%C3"])
+        #expect(try await Self.malten(["read", server + "/#caf%C3%A9-na%C3%AFve"]).lines == ["déjà vu"])
+        let bad = try await Self.malten(["read", server + "/#caf%C3"])
         #expect(bad.status != 0 && bad.err.contains("not valid percent-encoded UTF-8"))
     }
 
     @Test func whatDoesNotOpenIsAWarningWithItsCreated() async throws {
-        let served = try ServedProcess()
+        let served = try await ServedProcess()
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         let stream = SealedStream.random()
         let link = "http://127.0.0.1:\(served.port)/#k=\(stream.secret)"
-        #expect(try Self.malten(["send", link, "good"]).status == 0)
+        #expect(try await Self.malten(["send", link, "good"]).status == 0)
         let plain = try await api.call(Call("post", [("stream", stream.name), ("text", "plain text")])).object
         var tampered = Array(try stream.seal("tampered", time: 1).utf8)
         tampered[10] = tampered[10] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         let bad = try await api.call(Call("post", [("stream", stream.name), ("text", String(decoding: tampered, as: UTF8.self))])).object
         let replayed = try #require(try await stored(api, stream.name).first)
         _ = try await api.call(Call("post", [("stream", stream.name), ("text", replayed)]))  // a replay of "good"
-        let read = try Self.malten(["read", link])
+        let read = try await Self.malten(["read", link])
         #expect(read.status == 0 && read.lines == ["good"], "\(read)")
         for created in [plain["Created"], bad["Created"]] {
             #expect(read.err.contains("message \(created as! String) does not open"), "\(read.err)")
@@ -118,7 +99,7 @@ import Testing
     }
 
     @Test func refusalsAndFailuresAreOneLineAndANonZeroExit() async throws {
-        let served = try ServedProcess()
+        let served = try await ServedProcess()
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         let stream = SealedStream.random()
@@ -135,7 +116,7 @@ import Testing
             (["send", "http://127.0.0.1:99999/#k=\(stream.secret)", "x"], "bad host or port"),
         ]
         for (arguments, says) in cases {
-            let run = try Self.malten(arguments)
+            let run = try await Self.malten(arguments)
             #expect(run.status != 0 && run.out.isEmpty, "\(arguments)")
             #expect(run.err.split(separator: "\n").count == 1 && run.err.contains(says), "\(arguments): \(run.err)")
             #expect(!run.err.contains(stream.secret))  // a link's secret is never repeated
@@ -143,35 +124,35 @@ import Testing
         #expect(try await stored(api, stream.name).isEmpty)
         #expect(try await stored(api, "plain").isEmpty)
         // A stream that expired, or never was: nothing to print, and a word on stderr.
-        let empty = try Self.malten(["read", link])
+        let empty = try await Self.malten(["read", link])
         #expect(empty.status == 0 && empty.out.isEmpty && empty.err.contains("empty, or it has expired"))
         served.stop()
-        let down = try Self.malten(["read", link])
+        let down = try await Self.malten(["read", link])
         #expect(down.status != 0 && down.err.contains("cannot reach http://127.0.0.1:\(served.port)"), "\(down.err)")
     }
 
     /// `tail`: history after `--since`, then live; a server restarted under it is resumed.
     @Test func tailFollowsLiveAndResumesAfterTheServerCameBack() async throws {
-        var served = try ServedProcess()
+        var served = try await ServedProcess()
         let port = served.port
         defer { served.stop() }
         let stream = SealedStream.random()
         let link = "http://127.0.0.1:\(port)/#k=\(stream.secret)"
-        #expect(try Self.malten(["send", link, "one"]).status == 0)
+        #expect(try await Self.malten(["send", link, "one"]).status == 0)
         let tail = try ClientProcess(["tail", link, "--since", "0"])
         defer { if tail.process.isRunning { tail.process.terminate() } }
         #expect(await tail.nextLine() == "one")
-        #expect(try Self.malten(["send", link, "two"]).status == 0)
+        #expect(try await Self.malten(["send", link, "two"]).status == 0)
         #expect(await tail.nextLine() == "two")
         served.stop()
-        served = try ServedProcess(port: port)
+        served = try await ServedProcess(port: port)
         // The tail comes back within its one-second retry; what is posted then reaches it.
         var third: String?
         for attempt in 0..<20 where third == nil {
             try await Task.sleep(for: .milliseconds(500))
             let observers = try await HTTPDriver(port: port, stop: {}).call(Call("streams", [("stream", stream.name)]))
             if (observers.object[stream.name] as? [String: Any])?["Observers"] as? Int == 1 {
-                #expect(try Self.malten(["send", link, "three"]).status == 0)
+                #expect(try await Self.malten(["send", link, "three"]).status == 0)
                 third = await tail.nextLine()
             }
             _ = attempt
@@ -185,13 +166,13 @@ import Testing
     /// `tail --since` a message the stream no longer holds: a warning that messages were dropped,
     /// then what is held, oldest first (`send` reading stdin posted the flood, a message a line).
     @Test func tailSaysWhenMessagesAfterItsSinceWereDropped() async throws {
-        let served = try ServedProcess()
+        let served = try await ServedProcess()
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         let link = "http://127.0.0.1:\(served.port)/#flooded"
         let first = try #require(try await api.call(Call("post", [("stream", "flooded"), ("text", "m0")])).object["Created"] as? String)
         let flood = (1..<1030).map { "m\($0)" }
-        #expect(try Self.malten(["send", link], input: flood.joined(separator: "\n") + "\n").status == 0)
+        #expect(try await Self.malten(["send", link], input: flood.joined(separator: "\n") + "\n").status == 0)
         let tail = try ClientProcess(["tail", link, "--since", first])
         var lines: [String] = []
         while lines.last != "m1029", let line = await tail.nextLine() { lines.append(line) }
@@ -205,17 +186,17 @@ import Testing
     /// nor the link's secret.
     @Test(.enabled(if: ProcessMemory.readable, "root only: the server is not dumpable"))
     func theServersMemoryHoldsOnlyCiphertext() async throws {
-        let served = try ServedProcess()
+        let served = try await ServedProcess()
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         let stream = SealedStream.random()
         let link = "http://127.0.0.1:\(served.port)/#k=\(stream.secret)"
         let marker = "MARKER-" + UUID().uuidString + "-" + String(repeating: "plaintext-that-must-never-reach-the-server-", count: 2)
-        #expect(try Self.malten(["send", link, marker]).status == 0)
-        #expect(try Self.malten(["read", link]).lines == [marker])
+        #expect(try await Self.malten(["send", link, marker]).status == 0)
+        #expect(try await Self.malten(["read", link]).lines == [marker])
         let held = try #require(try await stored(api, stream.name).first)
         #expect(held.hasPrefix("m1."))
-        let found = try ProcessMemory(pid: served.process.processIdentifier).contains([marker, stream.secret, held])
+        let found = try await ProcessMemory(pid: served.process.processIdentifier).contains([marker, stream.secret, held])
         #expect(found[held] == true)  // the scan sees what the server holds
         #expect(found[marker] == false && found[stream.secret] == false)
     }

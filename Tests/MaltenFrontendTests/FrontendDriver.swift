@@ -81,7 +81,7 @@ enum Frontend: String, CaseIterable, CustomTestStringConvertible {
         switch self {
         case .http: try await HTTPDriver.start()
         case .stdio: try StdioDriver.start()
-        case .served: try HTTPDriver.serve()
+        case .served: try await HTTPDriver.serve()
         }
     }
 }
@@ -104,8 +104,8 @@ struct HTTPDriver: FrontendDriver {
 
     /// The `malten serve` executable as an unprivileged user: none of its user ids is root's. When it
     /// stops, every line it logged is checked against what it may say.
-    static func serve() throws -> HTTPDriver {
-        let served = try ServedProcess()
+    static func serve() async throws -> HTTPDriver {
+        let served = try await ServedProcess()
         let ids = served.userIDs
         #expect(ids.count == 4 && !ids.contains(0), "malten serve runs as \(ids)")
         return HTTPDriver(port: served.port, stop: {

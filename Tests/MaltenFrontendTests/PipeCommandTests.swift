@@ -8,7 +8,7 @@ import Testing
 /// empty store, no plaintext in the server's memory), and each failure is one line and an exit.
 @Suite struct PipeCommandTests {
     @Test func twoPartiesBothWaysThenGone() async throws {
-        let served = try ServedProcess()
+        let served = try await ServedProcess()
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         let a = try ClientProcess(["pipe", "--server", "http://127.0.0.1:\(served.port)"])
@@ -23,7 +23,7 @@ import Testing
         let code = try await a.line(startingWith: "safety code ")
         #expect(try await b.line(startingWith: "safety code ") == code)
         #expect(code.wholeMatch(of: /safety code \d{4} \d{4}/) != nil)
-        let third = try ClientCommandTests.malten(["pipe", link])
+        let third = try await ClientCommandTests.malten(["pipe", link])
         #expect(third.status != 0 && third.err.contains("(409): Pipe is full"), "\(third.err)")
 
         let marker = "MARKER-\(UUID().uuidString)-a-password-for-one-person-only"
@@ -39,7 +39,7 @@ import Testing
         #expect(held.filter { $0.hasPrefix("m1.") }.count == 4 && held.allSatisfy { $0.hasPrefix("h1.") || $0.hasPrefix("m1.") })
         if ProcessMemory.readable {  // root only: the server is not dumpable
             let ciphertext = try #require(held.last { $0.hasPrefix("m1.") })
-            let found = try ProcessMemory(pid: served.process.processIdentifier).contains([marker, ciphertext])
+            let found = try await ProcessMemory(pid: served.process.processIdentifier).contains([marker, ciphertext])
             #expect(found[ciphertext] == true && found[marker] == false)  // the scan sees what the server holds
         }
 
@@ -53,15 +53,15 @@ import Testing
         #expect(after.status == 410 && after.error == "Pipe closed")
         let stats = try await api.call(Call("stats")).object
         #expect(stats["streams"] as? Int == 0 && stats["messages"] as? Int == 0)
-        if ProcessMemory.readable { #expect(try ProcessMemory(pid: served.process.processIdentifier).contains([marker])[marker] == false) }
-        let late = try ClientCommandTests.malten(["pipe", link])
+        if ProcessMemory.readable { #expect(try await ProcessMemory(pid: served.process.processIdentifier).contains([marker])[marker] == false) }
+        let late = try await ClientCommandTests.malten(["pipe", link])
         #expect(late.status != 0 && late.err.contains("(410): Pipe closed"), "\(late.err)")
     }
 
     /// The creator's first hello aged out (a TTL of 1 s) before the other side came: it says hello
     /// again when someone connects, and they pair.
     @Test func aLateJoinerStillPairsAfterTheFirstHelloAgedOut() async throws {
-        let served = try ServedProcess()
+        let served = try await ServedProcess()
         defer { served.stop() }
         let a = try ClientProcess(["pipe", "--server", "http://127.0.0.1:\(served.port)", "--ttl", "1"])
         let link = try await a.line(startingWith: "http://")
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func failuresAreOneLineAndANonZeroExit() async throws {
-        let served = try ServedProcess()
+        let served = try await ServedProcess()
         defer { served.stop() }
         let server = "http://127.0.0.1:\(served.port)"
         let alone = try ClientProcess(["pipe", "--server", server, "--wait", "1"])
@@ -89,13 +89,13 @@ import Testing
             (server + "/#p=short", "not 32 bytes of base64url"),
             ("ftp://example/#p=x", "not an http:// or https:// URL"),
         ] {
-            let run = try ClientCommandTests.malten(["pipe", link])
+            let run = try await ClientCommandTests.malten(["pipe", link])
             #expect(run.status != 0 && run.err.contains(says) && run.err.split(separator: "\n").count == 1, "\(run.err)")
         }
-        let send = try ClientCommandTests.malten(["send", server + "/#p=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "x"])
+        let send = try await ClientCommandTests.malten(["send", server + "/#p=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "x"])
         #expect(send.status != 0 && send.err.contains("use malten pipe"))
         served.stop()
-        let down = try ClientCommandTests.malten(["pipe", "--server", server])
+        let down = try await ClientCommandTests.malten(["pipe", "--server", server])
         #expect(down.status != 0 && down.err.contains("cannot reach"), "\(down.err)")
     }
 }

@@ -19,7 +19,7 @@ import Testing
     @Test func servesHTTPSWithHSTSAndEventsOverTLS() async throws {
         let files = try TestCertificate()
         defer { files.remove() }
-        let served = try ServedProcess(arguments: ["--tls-cert", files.certificate, "--tls-key", files.key])
+        let served = try await ServedProcess(arguments: ["--tls-cert", files.certificate, "--tls-key", files.key])
         defer { served.stop() }
         let client = try client(trusting: files)
         do {
@@ -58,7 +58,7 @@ import Testing
     @Test func tlsOlderThan12IsRefused() async throws {
         let files = try TestCertificate()
         defer { files.remove() }
-        let served = try ServedProcess(arguments: ["--tls-cert", files.certificate, "--tls-key", files.key])
+        let served = try await ServedProcess(arguments: ["--tls-cert", files.certificate, "--tls-key", files.key])
         defer { served.stop() }
         let old = try client(trusting: files, maximum: .tlsv11)
         let answer = try? await old.execute(HTTPClientRequest(url: "https://127.0.0.1:\(served.port)/streams"), timeout: .seconds(10))

@@ -6,7 +6,7 @@ import Testing
 /// runs through it as the `served` frontend), and what it cannot have it does without, saying so once.
 @Suite struct UnprivilegedServeTests {
     @Test func startsWithoutAWarning() async throws {
-        let served = try ServedProcess()
+        let served = try await ServedProcess()
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         #expect(try await api.call(Call("post", [("stream", "nobody"), ("text", "hi")])).status == 200)
@@ -17,7 +17,7 @@ import Testing
     /// and hard, and it is not dumpable, so `/proc/PID/mem` belongs to root. Stdio and a client too.
     @Test func noCoreDumpAndMemoryClosedToItsUser() async throws {
         // Started with cores allowed, as a shell with `ulimit -c unlimited` would start it.
-        let served = try ServedProcess(wrapper: ["/usr/bin/prlimit", "--core=unlimited:unlimited"])
+        let served = try await ServedProcess(wrapper: ["/usr/bin/prlimit", "--core=unlimited:unlimited"])
         defer { served.stop() }
         let stdio = try ClientProcess(["stdio"])
         let client = try ClientProcess(["pipe", "--server", "http://127.0.0.1:\(served.port)"])
@@ -48,7 +48,7 @@ import Testing
     /// A hard open-files limit that only the service's settings could lift: one warning, then it
     /// serves within it.
     @Test func aLowOpenFilesLimitWarnsOnceAndStillServes() async throws {
-        let served = try ServedProcess(wrapper: ["/usr/bin/prlimit", "--nofile=256:256"])
+        let served = try await ServedProcess(wrapper: ["/usr/bin/prlimit", "--nofile=256:256"])
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         #expect(try await api.call(Call("post", [("stream", "low"), ("text", "hi")])).status == 200)

@@ -1,5 +1,6 @@
 import Foundation
 import MaltenCrypto
+import MaltenTestClients
 import MaltenTestSupport
 import Testing
 
@@ -136,28 +137,23 @@ struct BrowserCryptoTests {
     @Test func theCommandLineClientAndThePageReadEachOther() async throws {
         try await BrowserTests().with(browsers: 1) { server, browsers in
             let page = browsers[0]
-            let made = try Self.malten(["new", "--server", server.base, "--encrypted"])
+            let made = try await Self.malten(["new", "--server", server.base, "--encrypted"])
             let link = try #require(made.split(separator: "\n").first.map(String.init))
-            #expect(try Self.malten(["send", link, "from the CLI ✓"]).isEmpty)
+            #expect(try await Self.malten(["send", link, "from the CLI ✓"]).isEmpty)
             try await page.open(link)
             try await page.wait("the CLI's message", BrowserTests.has("from the CLI ✓"))
             try await page.type("#text", "from the page ✓\u{E007}")
             try await page.wait("the page's message", "return document.querySelectorAll('#messages li.sealed').length === 2;")
-            #expect(try Self.malten(["read", link]) == "from the CLI ✓\nfrom the page ✓\n")
+            #expect(try await Self.malten(["read", link]) == "from the CLI ✓\nfrom the page ✓\n")
         }
     }
 
-    /// Runs the `malten` executable beside the tests; its stdout.
-    static func malten(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("malten")
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "malten \(arguments)")
-        return String(decoding: data, as: UTF8.self)
+    /// Runs the `malten` executable under test to its end; its stdout.
+    static func malten(_ arguments: [String]) async throws -> String {
+        let process = try ClientProcess(arguments)
+        try process.finishInput()
+        let (status, out, err) = await process.exit()
+        #expect(status == 0, "malten \(arguments): \(err)")
+        return out
     }
 }

@@ -13,7 +13,7 @@ struct ServedPageTests {
     @Test func anEncryptedStreamOverHTTPSLeavesOnlyCiphertextInTheServer() async throws {
         let certificate = try TestCertificate()
         defer { certificate.remove() }
-        let served = try ServedProcess(arguments: ["--tls-cert", certificate.certificate, "--tls-key", certificate.key])
+        let served = try await ServedProcess(arguments: ["--tls-cert", certificate.certificate, "--tls-key", certificate.key])
         defer { served.stop() }
         let base = "https://127.0.0.1:\(served.port)"
         let driver = try await WebDriver.start()
@@ -59,10 +59,10 @@ struct ServedPageTests {
         #expect(held.hasPrefix("m1.") && stream.open(held)?.text == marker)
 
         // The command-line client reads it over HTTPS, trusting the certificate by --ca-file.
-        #expect(try BrowserCryptoTests.malten(["read", link, "--ca-file", certificate.certificate]) == marker + "\n")
+        #expect(try await BrowserCryptoTests.malten(["read", link, "--ca-file", certificate.certificate]) == marker + "\n")
 
         if ProcessMemory.readable {  // root only: the server is not dumpable
-            let found = try ProcessMemory(pid: served.process.processIdentifier).contains([marker, stream.secret, held])
+            let found = try await ProcessMemory(pid: served.process.processIdentifier).contains([marker, stream.secret, held])
             #expect(found[held] == true)  // the scan sees what the server holds
             #expect(found[marker] == false && found[stream.secret] == false)
         }
