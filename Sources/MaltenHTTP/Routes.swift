@@ -46,9 +46,10 @@ struct Routes {
             query = .older(limit: limit, before: last)
         }
         var body = allocator.buffer(capacity: 2 + min(limit, 25) * 200)  // grows as needed
-        body.writeMessages(of: stream, query, in: store)
         // A closed pipe holds nothing: only an empty answer needs the second look.
-        if body.readableBytes == 2, store.isClosedPipe(stream: stream) { throw HTTPError(StoreError.pipeClosed) }
+        if body.writeMessages(of: stream, query, in: store) == 0, store.isClosedPipe(stream: stream) {
+            throw HTTPError(StoreError.pipeClosed)
+        }
         return .json(body)
     }
 

@@ -170,16 +170,18 @@ extension ByteBuffer {
     }
 
     /// A JSON array of the messages of `stream` that `query` selects, encoded straight from the
-    /// ring's bytes inside the shard's hop.
-    public mutating func writeMessages(of stream: String, _ query: ReadQuery, in store: Store) {
+    /// ring's bytes inside the shard's hop; how many it wrote.
+    @discardableResult
+    public mutating func writeMessages(of stream: String, _ query: ReadQuery, in store: Store) -> Int {
         writeInteger(UInt8(ascii: "["))
-        var first = true
+        var count = 0
         store.read(stream: stream, query) { message in
-            if !first { writeInteger(UInt8(ascii: ",")) }
-            first = false
+            if count > 0 { writeInteger(UInt8(ascii: ",")) }
+            count += 1
             writeMessage(message, stream: stream)
         }
         writeInteger(UInt8(ascii: "]"))
+        return count
     }
 
     /// `{"NAME":{"Id":…,"Updated":…,"TTL":…,"Observers":…,"Private":…},…}`: Malten's stream listing

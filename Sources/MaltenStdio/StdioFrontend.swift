@@ -176,8 +176,12 @@ public final class StdioFrontend: @unchecked Sendable {
         } else {
             query = .older(limit: limit, before: last)
         }
-        if store.isClosedPipe(stream: stream) { throw StdioError(StoreError.pipeClosed) }
-        ok(request.rid) { $0.writeMessages(of: stream, query, in: store) }
+        var messages = ByteBuffer()
+        // A closed pipe holds nothing: only an empty answer needs the second look.
+        if messages.writeMessages(of: stream, query, in: store) == 0, store.isClosedPipe(stream: stream) {
+            throw StdioError(StoreError.pipeClosed)
+        }
+        ok(request.rid) { $0.writeImmutableBuffer(messages) }
     }
 
     private func streams(_ request: StdioRequest) throws(StdioError) {
