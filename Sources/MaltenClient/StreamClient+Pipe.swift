@@ -29,24 +29,13 @@ public struct PipeLink: Sendable, CustomStringConvertible {
 /// `malten pipe`: one party of a pipe. It follows the pipe from its start, posts its hello, and once
 /// the other party's hello verifies, says the safety code, sends what it is given and prints what the
 /// other side sends, until either side leaves.
-public struct PipeClient: Sendable {
-    let origin: ServerOrigin
-    let caFile: String?
-
-    public init(origin: ServerOrigin, caFile: String? = nil) {
-        self.origin = origin
-        self.caFile = caFile
-    }
-
-    private var http: HTTPExchange { HTTPExchange(origin: origin, caFile: caFile) }
-
+extension StreamClient {
     /// Makes a new pipe (private, 64 messages, `ttl` or the server's 600 s) and returns its link.
-    public func create(ttl: Int?) async throws(ClientError) -> PipeLink {
+    public func createPipe(ttl: Int?) async throws(ClientError) -> PipeLink {
         let pipe = PipeSecret.random()
         var form = [("stream", pipe.name), ("pipe", "true")]
         if let ttl { form.append(("ttl", "\(ttl)")) }
-        let answer = try await http.collect(.POST, "/streams", form: form)
-        guard answer.status == 200 else { throw .refused(status: answer.status, message: StreamClient.errorMessage(answer.body)) }
+        _ = try await checked(http.collect(.POST, "/streams", form: form))
         return PipeLink(origin: origin, pipe: pipe)
     }
 
@@ -131,7 +120,7 @@ public struct PipeClient: Sendable {
             }
             return true
         }
-        if let refusal { throw .refused(status: refusal.status, message: StreamClient.errorMessage(refusal.body)) }
+        if let refusal { throw .refused(status: refusal.status, message: Self.errorMessage(refusal.body)) }
         if !closed { throw .unreachable(origin: origin.description, reason: "the pipe's connection ended") }
     }
 
@@ -139,16 +128,15 @@ public struct PipeClient: Sendable {
     private func checkIsPipe(_ name: String) async throws(ClientError) {
         let answer = try await http.collect(.GET, "/streams?stream=\(HTTPExchange.percentEncoded(name))")
         if answer.status == 404 { throw .refused(status: 404, message: "no such pipe: it expired, or the link is wrong") }
-        guard answer.status == 200 else { throw .refused(status: answer.status, message: StreamClient.errorMessage(answer.body)) }
+        let body = try checked(answer)
         struct Entry: Decodable { var Pipe: Bool? }
-        guard (try? JSONDecoder().decode([String: Entry].self, from: Data(answer.body)))?[name]?.Pipe == true else {
+        guard (try? JSONDecoder().decode([String: Entry].self, from: Data(body)))?[name]?.Pipe == true else {
             throw .refused(status: 409, message: "the link's stream is not a pipe")
         }
     }
 
     private func post(_ text: String, to name: String) async throws(ClientError) {
-        let answer = try await http.collect(.POST, "/messages", form: [("stream", name), ("text", text)])
-        guard answer.status == 200 else { throw .refused(status: answer.status, message: StreamClient.errorMessage(answer.body)) }
+        _ = try await checked(http.collect(.POST, "/messages", form: [("stream", name), ("text", text)]))
     }
 
     /// Waits for the session (at most `wait`), then seals and sends each line; returns at their end.

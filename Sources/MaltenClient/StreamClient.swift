@@ -29,7 +29,7 @@ public struct StreamClient: Sendable {
         self.caFile = caFile
     }
 
-    private var http: HTTPExchange { HTTPExchange(origin: origin, caFile: caFile) }
+    var http: HTTPExchange { HTTPExchange(origin: origin, caFile: caFile) }
 
     /// Makes a stream and returns its link.
     public func create(_ kind: Kind, ttl: Int?) async throws(ClientError) -> StreamLink {
@@ -119,7 +119,7 @@ public struct StreamClient: Sendable {
     }
 
     /// The body of a 200 answer; any other status is the server's refusal.
-    private func checked(_ answer: (status: Int, body: [UInt8])) throws(ClientError) -> [UInt8] {
+    func checked(_ answer: (status: Int, body: [UInt8])) throws(ClientError) -> [UInt8] {
         guard answer.status == 200 else { throw .refused(status: answer.status, message: Self.errorMessage(answer.body)) }
         return answer.body
     }

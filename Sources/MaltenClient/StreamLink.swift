@@ -105,21 +105,6 @@ public struct StreamLink: Sendable, CustomStringConvertible {
         self.name = name
     }
 
-    public var description: String { "\(origin)/#" + (sealed.map { "k=" + $0.secret } ?? Self.percentEncoded(name)) }
-
-    /// A name as `encodeURIComponent` writes it: letters, digits and `-_.~` of ASCII as they are.
-    static func percentEncoded(_ name: String) -> String {
-        var text = ""
-        for byte in name.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                text.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let digits = Array("0123456789ABCDEF".unicodeScalars)
-                text += "%" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
-            }
-        }
-        return text
-    }
+    /// The link, a plain name percent-encoded as the page's `encodeURIComponent` writes it.
+    public var description: String { "\(origin)/#" + (sealed.map { "k=" + $0.secret } ?? HTTPExchange.percentEncoded(name)) }
 }

@@ -142,7 +142,7 @@ struct Pipe: AsyncParsableCommand {
             pipeLink = try await client { try PipeLink(link) }
         } else {
             let origin = try await client { try ServerOrigin(server ?? Environment()["MALTEN_SERVER"] ?? "http://127.0.0.1:9090") }
-            pipeLink = try await client { try await PipeClient(origin: origin, caFile: tls.caFile).create(ttl: ttl) }
+            pipeLink = try await client { try await StreamClient(origin: origin, caFile: tls.caFile).createPipe(ttl: ttl) }
             Console.err(pipeLink.description)
         }
         let lines = AsyncStream<String> { continuation in
@@ -152,7 +152,7 @@ struct Pipe: AsyncParsableCommand {
             }
         }
         try await client {
-            try await PipeClient(origin: pipeLink.origin, caFile: tls.caFile)
+            try await StreamClient(origin: pipeLink.origin, caFile: tls.caFile)
                 .join(pipeLink, lines: lines, wait: .seconds(wait), output: .console) { Console.err("safety code " + $0) }
         }
     }
