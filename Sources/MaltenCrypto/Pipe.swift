@@ -20,26 +20,24 @@ public struct PipeSecret: Sendable {
 
     /// The pipe of a link's secret (base64url of 32 bytes).
     public init(secret: some StringProtocol) throws(SealedStreamError) {
-        guard let bytes = Base64URL.decode(secret), bytes.count == 32 else { throw .malformedSecret }
-        self.init(secret: bytes)
+        self.init(try LinkSecret(secret))
     }
 
     /// The pipe of 32 secret bytes.
     public init(secret bytes: [UInt8]) {
-        precondition(bytes.count == 32, "a pipe's secret is 32 bytes")
-        let material = SymmetricKey(data: bytes)
-        func derive(_ info: String, _ count: Int) -> SymmetricKey {
-            HKDF<SHA256>.deriveKey(inputKeyMaterial: material, salt: [UInt8](), info: Array(info.utf8), outputByteCount: count)
-        }
-        self.bytes = bytes
-        self.secret = Base64URL.encode(bytes)
-        self.name = derive("malten/1 pipe", 16).withUnsafeBytes { Base64URL.encode($0) }
-        self.authKey = derive("malten/1 pipe auth", 32)
+        self.init(LinkSecret(bytes: bytes))
+    }
+
+    private init(_ secret: LinkSecret) {
+        self.bytes = secret.bytes
+        self.secret = secret.text
+        self.name = secret.name("malten/1 pipe")
+        self.authKey = secret.derive("malten/1 pipe auth", 32)
     }
 
     /// A new pipe with a secret from the system's secure generator.
     public static func random() -> PipeSecret {
-        PipeSecret(secret: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+        PipeSecret(secret: LinkSecret.random())
     }
 }
 

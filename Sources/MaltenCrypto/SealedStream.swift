@@ -21,25 +21,23 @@ public struct SealedStream: Sendable {
 
     /// The stream of a link's secret (base64url of 32 bytes).
     public init(secret: some StringProtocol) throws(SealedStreamError) {
-        guard let bytes = Base64URL.decode(secret), bytes.count == 32 else { throw .malformedSecret }
-        self.init(secret: bytes)
+        self.init(try LinkSecret(secret))
     }
 
     /// The stream of 32 secret bytes.
     public init(secret bytes: [UInt8]) {
-        precondition(bytes.count == 32, "a sealed stream's secret is 32 bytes")
-        let material = SymmetricKey(data: bytes)
-        func derive(_ info: String, _ count: Int) -> SymmetricKey {
-            HKDF<SHA256>.deriveKey(inputKeyMaterial: material, salt: [UInt8](), info: Array(info.utf8), outputByteCount: count)
-        }
-        self.secret = Base64URL.encode(bytes)
-        self.name = derive("malten/1 stream", 16).withUnsafeBytes { Base64URL.encode($0) }
-        self.box = MessageBox(key: derive("malten/1 key", 32), name: name)
+        self.init(LinkSecret(bytes: bytes))
+    }
+
+    private init(_ secret: LinkSecret) {
+        self.secret = secret.text
+        self.name = secret.name("malten/1 stream")
+        self.box = MessageBox(key: secret.derive("malten/1 key", 32), name: name)
     }
 
     /// A new stream with a secret from the system's secure generator.
     public static func random() -> SealedStream {
-        SealedStream(secret: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+        SealedStream(secret: LinkSecret.random())
     }
 
     /// The message text for `text` sent at `time` (Unix seconds), under a fresh random nonce
