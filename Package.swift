@@ -88,8 +88,9 @@ let package = Package(
         ),
         // Debian's jemalloc (libjemalloc-dev), the server's allocator, and its statistics.
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
-        .target(name: "CJemallocConfiguration"),
-        // prctl(2) for the executable: no core dumps, nothing readable by other users.
+        .target(name: "CJemallocConfiguration", dependencies: ["CJemalloc"]),
+        // prctl(2) and mlockall(2) for the executable: no core dumps, nothing readable by other users,
+        // nothing swapped out.
         .target(name: "CProcessControl"),
         .target(name: "MaltenJemalloc", dependencies: ["CJemalloc", "CJemallocConfiguration"]),
         // The executable: argument parsing and start-up only.
@@ -109,7 +110,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            exclude: ["symbol-order.txt"],
+            exclude: ["symbol-order.txt", "malten.service"],
             linkerSettings: leanLinking + serveOrder
         ),
         // The benchmark: scenarios and device profiles (MaltenBench), and its executable.
@@ -127,7 +128,9 @@ let package = Package(
         .target(name: "CEpoll"),
         .executableTarget(
             name: "malten-bench",
-            dependencies: ["MaltenBench", "MaltenCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "MaltenBench", "MaltenCore", "MaltenJemalloc", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             linkerSettings: leanLinking
         ),
         .testTarget(name: "MaltenBenchTests", dependencies: ["malten-bench"]),
@@ -155,6 +158,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MaltenCoreTests", dependencies: ["MaltenCore", "MaltenTestSupport"]),
+        .testTarget(name: "MaltenJemallocTests", dependencies: ["MaltenJemalloc"]),
         .testTarget(name: "MaltenCryptoTests", dependencies: ["MaltenCrypto", "MaltenTestSupport"]),
         .testTarget(
             name: "MaltenHTTPTests",

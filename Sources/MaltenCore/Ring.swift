@@ -22,27 +22,19 @@ struct DroppedSlot: Equatable {
 struct Ring: ~Copyable {
     private let storage: UnsafeMutablePointer<Slot>
     let capacity: Int
-    /// Whether texts are overwritten before they are freed (a pipe's).
-    let wipesTexts: Bool
     private var head = 0
     private(set) var count = 0
 
     /// Allocates `capacity` slots at once: `capacity × 32` bytes.
-    init(capacity: Int, wipesTexts: Bool = false) {
+    init(capacity: Int) {
         precondition(capacity > 0)
         self.capacity = capacity
-        self.wipesTexts = wipesTexts
         self.storage = .allocate(capacity: capacity)
     }
 
     deinit {
-        for index in 0..<count { release(storage[physical(index)].text) }
+        for index in 0..<count { storage[physical(index)].text.free() }
         storage.deallocate()
-    }
-
-    private func release(_ text: StoredText) {
-        if wipesTexts { text.wipe() }
-        text.free()
     }
 
     var isEmpty: Bool { count == 0 }
@@ -95,7 +87,7 @@ struct Ring: ~Copyable {
 
     private func drop(_ slot: Slot) -> DroppedSlot {
         let dropped = DroppedSlot(created: slot.created, textHeapBytes: StoredText.heapBytes(utf8Count: slot.text.byteCount))
-        release(slot.text)
+        slot.text.free()
         return dropped
     }
 

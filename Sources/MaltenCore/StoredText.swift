@@ -31,18 +31,6 @@ struct StoredText {
     /// A `String` copy of the text.
     var string: String { String(decoding: bytes, as: UTF8.self) }
 
-    /// Overwrites the block (length and text) by `explicit_bzero`, which no optimiser removes: a
-    /// pipe's texts are not left in freed memory. It costs a cache miss on a cold block, which is why
-    /// only pipes do it (malten-bench: expiry 28% and appends into 10 000 streams 13% slower when
-    /// every stream did).
-    func wipe() {
-        #if canImport(Darwin)
-        memset_s(block, 4 + byteCount, 0, 4 + byteCount)
-        #else
-        explicit_bzero(block, 4 + byteCount)
-        #endif
-    }
-
     func free() {
         #if canImport(Darwin)
         Darwin.free(block)

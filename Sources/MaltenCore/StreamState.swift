@@ -39,7 +39,7 @@ final class StreamState: TimingWheelItem {
         self.ttlSeconds = ttlSeconds
         self.ttlNanos = Int64(ttlSeconds) * 1_000_000_000
         self.updated = now
-        self.ring = Ring(capacity: capacity, wipesTexts: isPipe)
+        self.ring = Ring(capacity: capacity)
         self.bytes = MemoryCost.stream(name: name, capacity: capacity)
         self.lastCreated = removedMark
         self.droppedMark = removedMark

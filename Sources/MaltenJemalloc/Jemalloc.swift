@@ -1,4 +1,5 @@
 import CJemalloc
+import CJemallocConfiguration
 
 /// jemalloc, linked in place of glibc's malloc, and what it reports through `mallctl`. It starts
 /// with the options of `CJemallocConfiguration` (two arenas; freed pages back to the system within
@@ -18,6 +19,19 @@ public enum Jemalloc {
         public var mapped: Int
         /// Bytes of jemalloc's own bookkeeping.
         public var metadata: Int
+    }
+
+    /// Whether `free` and `realloc` overwrite a block with zeros before jemalloc may reuse it (on
+    /// at start; CJemallocConfiguration's wiping_free.c).
+    public static var wipesFreedMemory: Bool {
+        get { malten_wipes_freed_memory() }
+        set { malten_wipe_freed_memory(newValue) }
+    }
+
+    /// Makes jemalloc give freed pages back in a way locked memory accepts (MADV_DONTNEED_LOCKED,
+    /// Linux 5.18): call it once the process has locked its memory. False if an arena refused.
+    public static func purgeLockedPages() -> Bool {
+        malten_purge_locked_pages() == 0
     }
 
     /// The version string, e.g. `5.3.0-0-g54eaed1d…`.

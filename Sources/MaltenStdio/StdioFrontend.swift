@@ -59,13 +59,16 @@ public final class StdioFrontend: @unchecked Sendable {
                 }
                 guard newline != nil else { break }
                 answer(line: line, overlong: overlong)
+                line.wipe()
                 line.removeAll(keepingCapacity: true)
                 overlong = false
                 start = end + 1
             }
+            chunk.wipe()
             output.queue.sync { output.flush() }
         }
         if overlong || !line.isEmpty { answer(line: line, overlong: overlong) }
+        line.wipe()
         output.queue.sync {
             for subscription in subscriptions.values { store.unsubscribe(subscription) }
             subscriptions.removeAll()
@@ -285,5 +288,13 @@ extension ByteBuffer {
             }
             writeInteger(UInt8(ascii: "}"))
         }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Overwrites every byte with zero (`explicit_bzero`, which no optimiser removes): the input
+    /// buffers live as long as the session and would otherwise keep the last lines read.
+    mutating func wipe() {
+        withUnsafeMutableBytes { if let start = $0.baseAddress { explicit_bzero(start, $0.count) } }
     }
 }

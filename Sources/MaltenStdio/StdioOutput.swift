@@ -56,6 +56,9 @@ final class StdioOutput: @unchecked Sendable {
                 exit(0)  // the reader went away (EPIPE): nothing more can be said
             }
         }
+        // The buffer lives as long as the session: what it held is overwritten, not only forgotten.
+        buffer.moveReaderIndex(to: 0)
+        buffer.withUnsafeMutableReadableBytes { if let start = $0.baseAddress { explicit_bzero(start, $0.count) } }
         buffer.clear()
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import MaltenBench
 import MaltenCore
+import MaltenJemalloc
 
 /// `malten-bench`: throughput and memory of the core and the frontends, checked against a device
 /// profile (exits non-zero when a check fails); `malten-bench fanout` loads a running server.
@@ -29,6 +30,9 @@ struct ProfileRun: AsyncParsableCommand {
     @Option(help: "Override the profile's memory budget (64MiB, 500000); for quick runs.")
     var budget: String?
 
+    @Option(help: "Overwrite freed memory with zeros, as `malten serve` does by default: on or off.")
+    var wipeMemory = "on"
+
     func run() async throws {
         guard var chosen = Profile.named(profile) else {
             throw ValidationError("unknown profile '\(profile)': \(Profile.all.map(\.name).joined(separator: ", "))")
@@ -40,7 +44,10 @@ struct ProfileRun: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
         }
+        guard ["on", "off"].contains(wipeMemory) else { throw ValidationError("wipe memory must be on or off") }
+        Jemalloc.wipesFreedMemory = wipeMemory == "on"
         let quiet = json
+        if !quiet { print("… freed memory \(wipeMemory == "on" ? "wiped" : "not wiped")") }
         let report = try await Bench.run(profile: chosen, scale: scale) { step in
             if !quiet { print("… \(step)") }
         }

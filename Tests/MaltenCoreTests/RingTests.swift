@@ -22,15 +22,6 @@ import Testing
         #expect(StoredText.heapBytes(utf8Count: 12) == 16)
     }
 
-    @Test func aWipedTextIsZeroesBeforeItIsFreed() {
-        let stored = StoredText("the pipe's secret words")
-        let bytes = stored.bytes  // still the block's memory: read before free
-        stored.wipe()
-        #expect(stored.byteCount == 0 && UnsafeRawBufferPointer(start: bytes.baseAddress, count: 23).allSatisfy { $0 == 0 })
-        stored.free()
-        #expect(Ring(capacity: 2, wipesTexts: true).wipesTexts && !Ring(capacity: 2).wipesTexts)
-    }
-
     @Test func fifoCapAndWrapAround() {
         var ring = Ring(capacity: 4)
         for c in 1...4 { #expect(ring.append(slot(Int64(c))) == nil) }
