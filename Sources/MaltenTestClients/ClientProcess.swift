@@ -11,11 +11,14 @@ public final class ClientProcess: @unchecked Sendable {
     private let errors: URL
     private var pending = Data()
 
-    public init(_ arguments: [String]) throws {
+    /// Runs `malten` with `arguments`, through `wrapper` (a command that runs the rest, such as
+    /// `strace`) when one is given.
+    public init(_ arguments: [String], wrapper: [String] = []) throws {
         errors = FileManager.default.temporaryDirectory.appendingPathComponent("malten-client-\(UUID().uuidString).err")
         _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        process.executableURL = ServedProcess.builtBinary
-        process.arguments = arguments
+        let command = wrapper + [ServedProcess.builtBinary.path] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.standardInput = input
         process.standardOutput = output
         process.standardError = try FileHandle(forWritingTo: errors)

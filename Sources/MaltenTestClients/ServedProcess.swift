@@ -15,10 +15,12 @@ public final class ServedProcess: @unchecked Sendable {
     private let log: URL
 
     /// Starts the server (through `wrapper`, a command that runs the rest, such as `prlimit`) and
-    /// waits until it says where it listens. The copy runs on a Dispatch thread and the wait
+    /// waits until it says where it listens. When the tests run as root, the unprivileged server
+    /// keeps `capabilities` (such as `ipc_lock`) as ambient ones, as a systemd unit's
+    /// `AmbientCapabilities=` would give them; otherwise it has what the tests' user has. The copy runs on a Dispatch thread and the wait
     /// suspends: the few threads that run the tests' tasks must stay free, or a test that has just
     /// connected waits past the server's 10 s for its request head while others start servers.
-    public init(arguments: [String] = [], wrapper: [String] = [], port requested: Int = 0) async throws {
+    public init(arguments: [String] = [], wrapper: [String] = [], capabilities: [String] = [], port requested: Int = 0) async throws {
         let built = Self.builtBinary
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("malten-served-\(UUID().uuidString)")
         self.folder = folder
@@ -32,7 +34,9 @@ public final class ServedProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: log.path, contents: nil)
 
         let serve = [binary.path, "serve", "--host", "127.0.0.1", "--port", "\(requested)"] + arguments
-        let unprivileged = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+        let kept = capabilities.map { "+" + $0 }.joined(separator: ",")
+        let ambient = kept.isEmpty ? [] : ["--inh-caps=\(kept)", "--ambient-caps=\(kept)"]
+        let unprivileged = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + ambient : []
         let command = wrapper + unprivileged + serve
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())

@@ -56,6 +56,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    @OptionGroup var memory: MemoryOptions
+
     func run() async throws {
         forbidCoreDumps()
         LoggingSystem.bootstrap { label in
@@ -75,7 +77,10 @@ struct Serve: AsyncParsableCommand {
         guard subscriberQueue >= 1 else { throw ValidationError("subscriber queue must be at least 1") }
         let tls = try tlsContext(environment, logger: logger)
         raiseOpenFilesLimit(logger: logger)
-        logger.info("allocator jemalloc \(Jemalloc.version); memory budget \(limits.memoryBudget ?? 0) bytes")
+        let protection = try memory.apply(environment)
+        if let warning = protection.warning { logger.warning("\(warning)") }
+        logger.info(
+            "allocator jemalloc \(Jemalloc.version); memory budget \(limits.memoryBudget ?? 0) bytes; \(protection.state)")
 
         let store = Store(limits: limits)
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: usableCores())
@@ -125,10 +130,17 @@ struct Stdio: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    @OptionGroup var memory: MemoryOptions
+
     func run() throws {
         forbidCoreDumps()
         let environment = Environment()
         let limits = try store.limits(environment)
+        // Standard output is the protocol's: a warning goes to standard error, the state nowhere.
+        if let warning = try memory.apply(environment).warning {
+            let line = Array("malten: \(warning)\n".utf8)
+            _ = write(2, line, line.count)
+        }
         StdioFrontend(store: Store(limits: limits), maxLineBytes: limits.maxRequestBytes).run()
     }
 }
@@ -209,15 +221,8 @@ struct Environment {
 /// The cores this process may run on (its affinity mask, as `taskset` sets it): one event loop each.
 /// Two loops sharing one core would only take turns at it.
 func usableCores() -> Int {
-    // `Cpus_allowed:\tff,ffffffff` in /proc/self/status: the affinity mask in hex.
-    guard let file = fopen("/proc/self/status", "r") else { return System.coreCount }
-    defer { fclose(file) }
-    var line = [CChar](repeating: 0, count: 4096)
-    while fgets(&line, Int32(line.count), file) != nil {
-        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard text.hasPrefix("Cpus_allowed:") else { continue }
-        let count = text.dropFirst("Cpus_allowed:".count).reduce(0) { $0 + (Int(String($1), radix: 16)?.nonzeroBitCount ?? 0) }
-        return count > 0 ? min(count, System.coreCount) : System.coreCount
-    }
-    return System.coreCount
+    // `Cpus_allowed:\tff,ffffffff`: the affinity mask in hex.
+    guard let mask = ProcessStatus.field("Cpus_allowed") else { return System.coreCount }
+    let count = mask.reduce(0) { $0 + (Int(String($1), radix: 16)?.nonzeroBitCount ?? 0) }
+    return count > 0 ? min(count, System.coreCount) : System.coreCount
 }

@@ -33,6 +33,23 @@ func raiseOpenFilesLimit(logger: Logger) {
     }
 }
 
+/// `/proc/self/status`, the kernel's view of this process.
+enum ProcessStatus {
+    /// The value of one field (`VmSize`, `CapEff`, `Cpus_allowed`), without its name and leading
+    /// blanks; nil where there is no such file or field.
+    static func field(_ name: String) -> String? {
+        guard let file = fopen("/proc/self/status", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 4096)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard text.hasPrefix(name + ":") else { continue }
+            return String(text.dropFirst(name.count + 1).drop { $0 == " " || $0 == "\t" })
+        }
+        return nil
+    }
+}
+
 #if canImport(Glibc)
 private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 private let RLIMIT_CORE_VALUE = __rlimit_resource_t(RLIMIT_CORE.rawValue)

@@ -116,7 +116,7 @@ struct HTTPDriver: FrontendDriver {
 
     /// What the server may log (README: start-up, shutdown and faults; never message text, names or
     /// query strings): each line is one of its few messages, none of which carries anything a client sent.
-    static let allowedLog = ["] allocator jemalloc ", "] listening on 127.0.0.1:", "] shutting down", "] TLS on: ", "] open-files limit "]
+    static let allowedLog = ["] allocator jemalloc ", "] listening on 127.0.0.1:", "] shutting down", "] TLS on: ", "] open-files limit ", "] memory not locked"]
 
     /// The lines of `log` that are none of the server's messages.
     static func forbiddenLogLines(_ log: String) -> [Substring] {
@@ -202,10 +202,12 @@ final class StdioDriver: FrontendDriver, @unchecked Sendable {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("malten")
     }
 
-    static func start(arguments: [String] = []) throws -> StdioDriver {
+    /// Starts `malten stdio` with `arguments`, through `wrapper` (such as `strace`) when given.
+    static func start(arguments: [String] = [], wrapper: [String] = []) throws -> StdioDriver {
         let driver = StdioDriver()
-        driver.process.executableURL = executable
-        driver.process.arguments = ["stdio"] + arguments
+        let command = wrapper + [executable.path, "stdio"] + arguments
+        driver.process.executableURL = URL(fileURLWithPath: command[0])
+        driver.process.arguments = Array(command.dropFirst())
         driver.process.standardInput = driver.input
         driver.process.standardOutput = driver.output
         try driver.process.run()

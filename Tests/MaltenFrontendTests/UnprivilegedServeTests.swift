@@ -5,8 +5,9 @@ import Testing
 /// `malten serve` needs no privilege: run as an unprivileged user it serves (the behaviour suite
 /// runs through it as the `served` frontend), and what it cannot have it does without, saying so once.
 @Suite struct UnprivilegedServeTests {
+    /// Where it may lock its memory (MemoryLockTests: otherwise `--lock-memory auto` warns).
     @Test func startsWithoutAWarning() async throws {
-        let served = try await ServedProcess()
+        let served = try await ServedProcess(arguments: MemoryLockTests.lockable, capabilities: ["ipc_lock"])
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         #expect(try await api.call(Call("post", [("stream", "nobody"), ("text", "hi")])).status == 200)
@@ -48,7 +49,8 @@ import Testing
     /// A hard open-files limit that only the service's settings could lift: one warning, then it
     /// serves within it.
     @Test func aLowOpenFilesLimitWarnsOnceAndStillServes() async throws {
-        let served = try await ServedProcess(wrapper: ["/usr/bin/prlimit", "--nofile=256:256"])
+        let served = try await ServedProcess(
+            arguments: MemoryLockTests.lockable, wrapper: ["/usr/bin/prlimit", "--nofile=256:256"], capabilities: ["ipc_lock"])
         defer { served.stop() }
         let api = HTTPDriver(port: served.port, stop: {})
         #expect(try await api.call(Call("post", [("stream", "low"), ("text", "hi")])).status == 200)

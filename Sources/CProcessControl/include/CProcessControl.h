@@ -6,4 +6,8 @@
 /// ptrace by other users). Returns prctl's result.
 int malten_forbid_dumping(void);
 
+/// mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): every page of the process, now and later,
+/// kept out of swap once it is touched (none is made resident by locking). Returns 0 or the errno.
+int malten_lock_memory(void);
+
 #endif
