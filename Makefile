@@ -7,9 +7,10 @@ APT_BUILD = libjemalloc-dev pkg-config
 APT_BENCH = wrk nginx-light curl libnginx-mod-nchan
 # The web page's tests drive Debian's headless Chromium through chromedriver, and check its
 # scripts with node (Debian's nodejs when no node is on the PATH).
-APT_TEST = chromium chromium-driver openssl
+# strace and systemd-analyze check that nothing reaches a disk and the service unit.
+APT_TEST = chromium chromium-driver openssl strace systemd
 
-.PHONY: run build test bench bench-http bench-fanout symbol-order deps deps-test deps-bench clean
+.PHONY: run build install test bench bench-http bench-fanout symbol-order deps deps-test deps-bench clean
 
 ## run: build a static release binary and serve on :9090 (MALTEN_* variables and ARGS="--flags" apply)
 run: build
@@ -17,6 +18,17 @@ run: build
 
 build: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product malten
+
+## install: the built binary to $(DESTDIR)$(PREFIX)/bin and the hardened systemd unit beside the
+## system's (after `make build`; then `systemctl enable --now malten`)
+PREFIX ?= /usr/local
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install:
+	@test -x .build/release/malten || { echo "make build first: no .build/release/malten" >&2; exit 1; }
+	install -D -m 0755 .build/release/malten $(DESTDIR)$(PREFIX)/bin/malten
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|^ExecStart=/usr/local/bin/malten|ExecStart=$(PREFIX)/bin/malten|' Sources/malten/malten.service > $(DESTDIR)$(UNITDIR)/malten.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/malten.service
 
 ## test: every test of every target, the browser tests included (installs what they need first);
 ## the behaviour suite also runs through the release binary, as an unprivileged user
