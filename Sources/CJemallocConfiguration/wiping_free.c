@@ -89,7 +89,8 @@ void *realloc(void *pointer, size_t size) {
         moved = mallocx(size, 0);
         if (moved != NULL) {
             memcpy(moved, pointer, held < size ? held : size);
-            free(pointer);
+            wipe(pointer, held);  // free's work, without its second size lookup
+            sdallocx(pointer, held, 0);
         }
     }
     if (moved == NULL) errno = ENOMEM;

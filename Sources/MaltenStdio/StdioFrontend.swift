@@ -59,16 +59,16 @@ public final class StdioFrontend: @unchecked Sendable {
                 }
                 guard newline != nil else { break }
                 answer(line: line, overlong: overlong)
-                line.wipe()
+                line.withUnsafeMutableBytes { $0.wipe() }
                 line.removeAll(keepingCapacity: true)
                 overlong = false
                 start = end + 1
             }
-            chunk.wipe()
+            chunk.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[..<count]).wipe() }  // what this read brought
             output.queue.sync { output.flush() }
         }
         if overlong || !line.isEmpty { answer(line: line, overlong: overlong) }
-        line.wipe()
+        line.withUnsafeMutableBytes { $0.wipe() }
         output.queue.sync {
             for subscription in subscriptions.values { store.unsubscribe(subscription) }
             subscriptions.removeAll()
@@ -291,10 +291,10 @@ extension ByteBuffer {
     }
 }
 
-extension Array where Element == UInt8 {
-    /// Overwrites every byte with zero (`explicit_bzero`, which no optimiser removes): the input
-    /// buffers live as long as the session and would otherwise keep the last lines read.
-    mutating func wipe() {
-        withUnsafeMutableBytes { if let start = $0.baseAddress { explicit_bzero(start, $0.count) } }
+extension UnsafeMutableRawBufferPointer {
+    /// Overwrites every byte with zero (`explicit_bzero`, which no optimiser removes): stdio's input
+    /// and output buffers live as long as the session and would otherwise keep the last lines.
+    func wipe() {
+        if let start = baseAddress { explicit_bzero(start, count) }
     }
 }

@@ -58,7 +58,7 @@ final class StdioOutput: @unchecked Sendable {
         }
         // The buffer lives as long as the session: what it held is overwritten, not only forgotten.
         buffer.moveReaderIndex(to: 0)
-        buffer.withUnsafeMutableReadableBytes { if let start = $0.baseAddress { explicit_bzero(start, $0.count) } }
+        buffer.withUnsafeMutableReadableBytes { $0.wipe() }
         buffer.clear()
     }
 }
