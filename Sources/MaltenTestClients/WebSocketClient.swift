@@ -21,13 +21,6 @@ public final class WebSocketClient {
     /// `first` frames go out in the same write as the request, so they reach the server however
     /// long this task then waits for its turn.
     public static func connect(port: Int, path: String, first: [WebSocketFrame] = []) async throws -> WebSocketClient? {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        let client = WebSocketClient(channel)
         let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         var request = ByteBuffer(string: """
             GET \(path) HTTP/1.1\r
@@ -40,7 +33,16 @@ public final class WebSocketClient {
 
             """)
         for frame in first { request.writeImmutableBuffer(Self.masked(frame)) }
-        try await channel.outbound.write(request)
+        // Written on the event loop as the connection opens, so a test process starved of threads
+        // still meets the server's first-head deadline.
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { [request] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(WriteOnConnect(request))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let client = WebSocketClient(channel)
         let head = try await client.responseHead()
         guard head.hasPrefix("HTTP/1.1 101") else {
             client.close()
@@ -142,5 +144,21 @@ public final class WebSocketClient {
         guard let data = peek.readSlice(length: length) else { return nil }
         received = peek
         return WebSocketFrame(fin: first & 0x80 != 0, opcode: WebSocketOpcode(encodedWebSocketOpcode: first & 0x0f)!, data: data)
+    }
+}
+
+/// Writes its bytes the moment the connection is up, on the event loop.
+private final class WriteOnConnect: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    private let bytes: ByteBuffer
+
+    init(_ bytes: ByteBuffer) {
+        self.bytes = bytes
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(NIOAny(bytes), promise: nil)
+        context.fireChannelActive()
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }

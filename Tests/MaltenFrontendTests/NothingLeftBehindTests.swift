@@ -15,9 +15,13 @@ struct NothingLeftBehindTests {
         kind + "-" + (0..<3).map { _ in UUID().uuidString.replacingOccurrences(of: "-", with: "") }.joined()
     }
 
+    /// The marked streams' TTL, in seconds.
+    static let ttl = 30
+
     @Test func anExpiredStreamLeavesNothingInTheServer() async throws {
-        // Long enough for the checks while it lives on a loaded machine (its messages age out by it too).
-        let served = try await ServedProcess(arguments: ["--ttl", "8"])
+        // Long enough for the checks while it lives on a loaded machine (its messages age out by it
+        // too): in a fresh-clone CI run 8 s were not.
+        let served = try await ServedProcess(arguments: ["--ttl", "\(Self.ttl)"])
         defer { served.stop() }
         let (name, text) = (Self.marker("name"), Self.marker("text"))
         try await exercise(served, name: name, text: text)
@@ -46,7 +50,7 @@ struct NothingLeftBehindTests {
     }
 
     @Test func aStdioSessionKeepsNothingOfAnExpiredStream() async throws {
-        let stdio = try StdioDriver.start(arguments: ["--ttl", "5"])
+        let stdio = try StdioDriver.start(arguments: ["--ttl", "\(Self.ttl)"])
         let (name, text) = (Self.marker("name"), Self.marker("text"))
         let feed = try await stdio.subscribe(name, since: nil, webSocket: false)
         #expect(try await stdio.call(Call("post", [("stream", name), ("text", text)])).status == 200)
@@ -84,13 +88,13 @@ struct NothingLeftBehindTests {
         socket.close()
     }
 
-    /// Asks for `name` until it is not found (its TTL has run out), up to 40 s.
+    /// Asks for `name` until it is not found (its TTL has run out), up to twice the TTL.
     private func waitUntilGone(_ name: String, _ frontend: some FrontendDriver) async throws {
-        for _ in 0..<400 {
+        for _ in 0..<(Self.ttl * 20) {
             if try await frontend.call(Call("streams", [("stream", name)])).status == 404 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        Issue.record("\(name.prefix(8))… still there after 40 s")
+        Issue.record("\(name.prefix(8))… still there after \(Self.ttl * 2) s")
     }
 
     /// Scans the process until none of `markers` is found, up to 10 s (a connection's buffers go
