@@ -58,6 +58,10 @@ public struct StoreStats: Sendable, Equatable {
     public var bytes = 0
     /// The memory budget in bytes (`Int.max` when there is none).
     public var budget = 0
+    /// Streams removed by their TTL since the start.
+    public var expired = 0
+    /// Streams removed by the memory budget since the start.
+    public var evicted = 0
 
     public init() {}
 }

@@ -13,6 +13,8 @@ final class Shard: @unchecked Sendable {
     private var wheel: TimingWheel<StreamState>
     private var byAge = StreamList()
     private var messageCount = 0
+    private var expiredCount = 0
+    private var evictedCount = 0
     private var observerCount = 0
     /// The bytes the streams hold, as `MemoryCost` counts them; never above `budget` after an operation.
     private var bytes = 0
@@ -213,6 +215,8 @@ final class Shard: @unchecked Sendable {
             stats.listedStreams = listed.count
             stats.messages = messageCount
             stats.observers = observerCount
+            stats.expired = expiredCount
+            stats.evicted = evictedCount
             return stats
         }
     }
@@ -223,6 +227,7 @@ final class Shard: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         for stream in wheel.advance(to: Self.tick(containing: now)) {
             if stream.isIdle(at: now) {
+                expiredCount += 1
                 remove(stream)
             } else {
                 dropExpiredMessages(of: stream, at: now)
@@ -278,6 +283,7 @@ final class Shard: @unchecked Sendable {
     private func liveStream(_ name: String, at now: Int64) -> StreamState? {
         guard let stream = streams[name] else { return nil }
         if stream.isIdle(at: now) {
+            expiredCount += 1
             remove(stream)
             return nil
         }
@@ -296,6 +302,7 @@ final class Shard: @unchecked Sendable {
     private func enforceBudget(keeping: StreamState) {
         while bytes > budget {
             if let oldest = byAge.oldest, oldest !== keeping {
+                evictedCount += 1
                 remove(oldest)
             } else if !keeping.ring.isEmpty {
                 let before = keeping.bytes

@@ -192,6 +192,8 @@ public final class Store: Sendable {
             total.messages += s.messages
             total.observers += s.observers
             total.bytes += s.bytes
+            total.expired += s.expired
+            total.evicted += s.evicted
         }
         stats.budget = limits.memoryBudget ?? Int.max
         return stats
