@@ -7,10 +7,11 @@ APT_BUILD = libjemalloc-dev pkg-config
 APT_BENCH = wrk nginx-light curl libnginx-mod-nchan
 # The web page's tests drive Debian's headless Chromium through chromedriver, and check its
 # scripts with node (Debian's nodejs when no node is on the PATH).
-# strace and systemd-analyze check that nothing reaches a disk and the service unit.
-APT_TEST = chromium chromium-driver openssl strace systemd
+# strace and systemd-analyze check that nothing reaches a disk and the service unit; the OpenAPI
+# check's Python tools go into a virtual environment under .build/ (Tests/OpenAPI/requirements.txt).
+APT_TEST = chromium chromium-driver openssl strace systemd python3-venv
 
-.PHONY: run build install test bench bench-http bench-fanout symbol-order deps deps-test deps-bench clean
+.PHONY: run build install test test-openapi bench bench-http bench-fanout symbol-order deps deps-test deps-bench clean
 
 ## run: build a static release binary and serve on :9090 (MALTEN_* variables and ARGS="--flags" apply)
 run: build
@@ -31,9 +32,15 @@ install:
 	chmod 0644 $(DESTDIR)$(UNITDIR)/malten.service
 
 ## test: every test of every target, the browser tests included (installs what they need first);
-## the behaviour suite also runs through the release binary, as an unprivileged user
+## the behaviour suite also runs through the release binary, as an unprivileged user; then the
+## OpenAPI document is validated and fuzzed against that binary (test-openapi)
 test: deps deps-test build
 	MALTEN_BINARY=$(CURDIR)/.build/release/malten $(SWIFT) test
+	$(MAKE) test-openapi
+
+## test-openapi: openapi-spec-validator, then schemathesis against a live server (MAX_TIME=120 s, SEED=1)
+test-openapi: deps-test build
+	MALTEN_BINARY=$(CURDIR)/.build/release/malten ./Tests/OpenAPI/check.sh
 
 ## bench: the in-process benchmark against the small-device profile (PROFILE=pi-zero|pi4|server)
 bench: deps

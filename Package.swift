@@ -41,14 +41,16 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The store: sharded stream maps, rings, the timing wheel. Standard library and Dispatch only.
         .target(name: "MaltenCore"),
-        // The web page at `/`: HTML, scripts, style and icon from Resources/, embedded in the binary.
+        // The web page at `/` (HTML, scripts, style, icon) and `/openapi.yaml`, from Resources/,
+        // embedded in the binary.
         .target(
             name: "MaltenWeb",
-            resources: ["index.html", "e2e.js", "app.js", "app.css", "icon.svg"].map { .embedInCode("Resources/\($0)") }
+            resources: ["index.html", "e2e.js", "app.js", "app.css", "icon.svg", "openapi.yaml"].map { .embedInCode("Resources/\($0)") }
         ),
         // The end-to-end format (sealed streams) on swift-crypto; the server never imports it.
         .target(name: "MaltenCrypto", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -82,6 +84,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -129,7 +133,8 @@ let package = Package(
         .executableTarget(
             name: "malten-bench",
             dependencies: [
-                "MaltenBench", "MaltenCore", "MaltenJemalloc", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MaltenBench", "MaltenCore", "MaltenHTTP", "MaltenJemalloc",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: leanLinking
         ),

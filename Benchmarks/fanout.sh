@@ -42,7 +42,8 @@ http {
 CONF
 
 start_malten() {
-    taskset -c 0 .build/release/malten serve --host 127.0.0.1 --port $malten_port 2>/dev/null &
+    # Every subscriber is one loopback client: no per-client limits.
+    taskset -c 0 .build/release/malten serve --host 127.0.0.1 --port $malten_port --rate-limit off --max-connections-per-client off 2>/dev/null &
     malten_pid=$!
     for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$malten_port/stats" >/dev/null && break; sleep 0.1; done
 }

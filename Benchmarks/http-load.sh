@@ -12,7 +12,10 @@ binary=.build/release/malten
 [ -x "$binary" ] || { echo "build first: make build" >&2; exit 1; }
 [ -f "$yardstick/httpbench.sh" ] || { echo "no yardstick scripts at $yardstick (set MALTEN_YARDSTICK)" >&2; exit 1; }
 
-taskset -c 0 "$binary" --host 127.0.0.1 --port "$port" 2>/dev/null &
+# wrk is one client: the per-client limits are off, or with LIMITS=on at work but never reached.
+if [ "${LIMITS:-off}" = on ]; then limits="--rate-limit 1000000000 --max-connections-per-client 1000000"
+else limits="--rate-limit off --max-connections-per-client off"; fi
+taskset -c 0 "$binary" --host 127.0.0.1 --port "$port" $limits 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/streams" >/dev/null && break; sleep 0.1; done

@@ -1,4 +1,5 @@
 import MaltenCore
+import MaltenHTTP
 import MaltenJemalloc
 
 #if canImport(Glibc)
@@ -8,7 +9,11 @@ import Glibc
 /// The benchmark: every scenario in turn, its figures, and the profile's checks.
 public enum Bench {
     /// Runs the scenarios for `profile`. `scale` shrinks every count (1 for the real run).
-    public static func run(profile: Profile, scale: Double = 1, log: (String) -> Void = { _ in }) async throws -> Report {
+    /// - Parameter clientLimits: the HTTP server's per-client limits in the posts scenario (off by
+    ///   default), to measure what they cost.
+    public static func run(
+        profile: Profile, scale: Double = 1, clientLimits: ClientLimitSettings = ClientLimitSettings(), log: (String) -> Void = { _ in }
+    ) async throws -> Report {
         var report = Report(profile: profile.name, machine: machine())
         let core = CoreScenarios(profile: profile, scale: scale)
         let startup = Jemalloc.statistics()
@@ -68,7 +73,8 @@ public enum Bench {
         report.add("expiry_streams_per_s", Double(expiry.streams) / expiry.seconds, "/s")
 
         log("HTTP posts through the real frontend")
-        let load = HTTPLoad(connections: 50, requests: max(50, core.scaled(200_000)))
+        var load = HTTPLoad(connections: 50, requests: max(50, core.scaled(200_000)))
+        load.clientLimits = clientLimits
         let posts = try await load.postsPerSecond(store: Store(limits: Limits(memoryBudget: profile.budget)))
         report.add("http_posts_per_s", posts, "/s")
 

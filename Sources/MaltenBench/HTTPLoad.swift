@@ -10,12 +10,14 @@ import NIOPosix
 struct HTTPLoad {
     let connections: Int
     let requests: Int
+    /// The server's per-client limits (off unless the run asks; the load is one client).
+    var clientLimits = ClientLimitSettings()
 
     /// Requests per second, after checking that every request got a 200.
     func postsPerSecond(store: Store) async throws -> Double {
         let clientLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let perConnection = requests / connections
-        let measured = await outcome { try await withLoopbackServer(store: store) { port in
+        let measured = await outcome { try await withLoopbackServer(store: store, clientLimits: clientLimits) { port in
             let start = Stopwatch.now()
             var futures: [EventLoopFuture<Int>] = []
             for index in 0..<connections {
@@ -52,11 +54,15 @@ private func outcome<T>(_ body: () async throws -> T) async -> Result<T, any Err
 
 /// Runs `body` with the real HTTP frontend serving `store` on a loopback port, on an event loop of
 /// its own; the server stops before its loop does.
-func withLoopbackServer<T>(store: Store, _ body: (Int) async throws -> T) async throws -> T {
+func withLoopbackServer<T>(
+    store: Store, clientLimits: ClientLimitSettings = ClientLimitSettings(), _ body: (Int) async throws -> T
+) async throws -> T {
     let serverLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     var logger = Logger(label: "malten-bench")
     logger.logLevel = .error
-    let server = HTTPServer(store: store, configuration: .init(host: "127.0.0.1", port: 0), logger: logger, group: serverLoop)
+    var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
+    configuration.clientLimits = clientLimits
+    let server = HTTPServer(store: store, configuration: configuration, logger: logger, group: serverLoop)
     let serving = Task { try await server.run() }
     let result = await outcome { try await body(try await server.localAddress.port!) }
     serving.cancel()

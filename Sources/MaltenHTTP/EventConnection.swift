@@ -103,6 +103,7 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
         guard !closed else { return }
         if written - taken >= settings.subscriberQueue {
             let stream = stream
+            loop.metrics.laggedSubscribers += 1
             finish(last: transport.control("lagged", allocator: channel.allocator) { $0.writeLagged(stream: stream) })
             return
         }

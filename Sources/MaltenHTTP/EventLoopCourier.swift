@@ -8,6 +8,8 @@ import NIOCore
 /// loop's open event connections, to close them at shutdown.
 final class EventLoopCourier: EventCourier, @unchecked Sendable {
     let eventLoop: any EventLoop
+    /// The loop's counters for `GET /metrics`, touched only on the loop.
+    let metrics = LoopMetrics()
     private let allocator = ByteBufferAllocator()
     /// Touched only on the loop.
     private var connections: [ObjectIdentifier: EventConnection] = [:]
@@ -26,6 +28,7 @@ final class EventLoopCourier: EventCourier, @unchecked Sendable {
         let allocator = allocator
         eventLoop.execute {
             var batch = EncodedEvents(events, allocator: allocator)
+            self.metrics.eventsDelivered += events.count * subscribers.count
             for subscriber in subscribers {
                 unsafeDowncast(subscriber, to: EventConnection.self).send(&batch)
             }

@@ -29,6 +29,14 @@ extension HTTPHandler {
             target = try EventRequest(request)
             // A full or closed pipe is refused with its status before the stream starts.
             if let refusal = router.store.pipeRefusal(forSubscribingTo: target.stream) { throw HTTPError(refusal) }
+            if let limits {
+                // A WebSocket request that got here was refused its upgrade by the limit alone.
+                let upgrade = head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
+                if let wait = upgrade ? 1 : limits.takeWrite(from: client(of: head, context: context)) {
+                    courier.metrics.rateLimited += 1
+                    throw HTTPError.tooManyRequests(retryAfter: wait)
+                }
+            }
         } catch {
             write(error.response(allocator: context.channel.allocator), for: head, keepAlive: false, context: context)
             return
@@ -41,6 +49,7 @@ extension HTTPHandler {
         ])
         headers.add(name: chunked ? "Transfer-Encoding" : "Connection", value: chunked ? "chunked" : "close")
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+        courier.metrics.answered("/events", status: 200)
         stopDeadline()
         let connection = EventConnection(
             channel: context.channel, stream: target.stream, transport: .serverSentEvents(chunked: chunked),

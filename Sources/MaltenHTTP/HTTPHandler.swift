@@ -24,6 +24,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     let events: EventSettings
     /// Carries events to this loop's event connections.
     let courier: EventLoopCourier
+    /// Writes per client, when limited.
+    let limits: ClientLimits?
+    /// `GET /metrics`, when on.
+    let metrics: ServerMetrics?
     private let maxBodyBytes: Int
     private let deadline: ConnectionDeadline
     private let allowance: BodyAllowance
@@ -31,12 +35,21 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var bodyBytesHeld = 0
     var state = State.idle
     private var needsFlush = false
+    /// The connection's peer, read from the channel (behind a lock in NIO) once, when first needed.
+    private var peer = Peer.unread
+
+    private enum Peer {
+        case unread
+        case read(ClientAddress?)
+    }
 
     init(
         router: Router, maxBodyBytes: Int, deadlines: ConnectionDeadline.Limits, allowance: BodyAllowance,
-        events: EventSettings, courier: EventLoopCourier
+        events: EventSettings, courier: EventLoopCourier, limits: ClientLimits? = nil, metrics: ServerMetrics? = nil
     ) {
         self.router = router
+        self.limits = limits
+        self.metrics = metrics
         self.events = events
         self.courier = courier
         self.maxBodyBytes = maxBodyBytes
@@ -103,13 +116,27 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             // Before writing: the write may hand this handler the next pipelined request at once.
             releaseBody()
             let response: Response
-            do {
+            do throws(HTTPError) {
                 let request = try Request(head: head, body: body)
                 if request.path == "/events" && request.method == .GET {
                     startEvents(request, head: head, context: context)
                     return
                 }
+                if request.path == "/metrics", let metrics {
+                    guard request.method == .GET || request.method == .HEAD else { throw HTTPError.methodNotAllowed(allow: "GET, HEAD") }
+                    scrape(metrics, head: head, context: context)
+                    return
+                }
+                if request.method == .POST, request.path == "/messages" || request.path == "/streams",
+                    let wait = limits?.takeWrite(from: client(of: head, context: context))
+                {
+                    courier.metrics.rateLimited += 1
+                    throw HTTPError.tooManyRequests(retryAfter: wait)
+                }
                 response = router.respond(to: request, allocator: context.channel.allocator)
+                if response.status == .ok, request.path == "/messages" {
+                    if request.method == .POST { courier.metrics.posts += 1 } else { courier.metrics.reads += 1 }
+                }
             } catch {
                 response = error.response(allocator: context.channel.allocator)
             }
@@ -132,6 +159,26 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelReadComplete()
     }
 
+    /// `GET /metrics`: answered once every loop has given its counters.
+    private func scrape(_ metrics: ServerMetrics, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let keepAlive = head.isKeepAlive
+        metrics.scrape(on: context.eventLoop).assumeIsolated().whenComplete { result in
+            guard context.channel.isActive, case .success(let text) = result else { return }
+            let response = Response(
+                status: .ok, body: context.channel.allocator.buffer(bytes: text), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            self.write(response, for: head, keepAlive: keepAlive, context: context)
+            context.flush()
+        }
+    }
+
+    /// Who sent `head`, as the per-client limits count (the peer, or the client a trusted proxy names).
+    func client(of head: HTTPRequestHead, context: ChannelHandlerContext) -> ClientAddress? {
+        guard let limits else { return nil }
+        if case .unread = peer { peer = .read(context.channel.remoteAddress.flatMap(ClientAddress.init)) }
+        guard case .read(let address) = peer else { return nil }
+        return limits.client(peer: address, headers: head.headers)
+    }
+
     /// 413 without reading the body: the connection closes once the client has sent it or given up.
     private func refuseBody(context: ChannelHandlerContext, head: HTTPRequestHead) {
         refuse(HTTPError(.payloadTooLarge, "Request body exceeds \(maxBodyBytes) bytes"), head: head, context: context)
@@ -150,6 +197,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func write(_ response: Response, for head: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
+        courier.metrics.answered(head.uri.prefix { $0 != "?" }, status: Int(response.status.code))
         var headers = HTTPHeaders()
         headers.reserveCapacity(5 + response.headers.count)
         if response.status != .noContent && response.status != .notModified {

@@ -40,6 +40,10 @@ public final class HTTPServer: Service {
         public var events = EventSettings()
         /// HTTPS and WSS on the same port when set (`TLSFiles.serverContext`), with HSTS.
         public var tls: NIOSSLContext?
+        /// Writes per second and connections per client (none by default).
+        public var clientLimits = ClientLimitSettings()
+        /// `GET /metrics`, Prometheus' text format; off: no such route.
+        public var metrics = true
         var deadlines = ConnectionDeadline.Limits()
 
         public init(
@@ -110,6 +114,9 @@ public final class HTTPServer: Service {
         let router = Router(store: store)
         let configuration = configuration
         let loops = loops
+        let limits = configuration.clientLimits.isOff ? nil : ClientLimits(configuration.clientLimits)
+        let metrics = configuration.metrics
+            ? ServerMetrics(store: store, loops: loops.values.map { ($0.courier.eventLoop, $0.courier.metrics) }) : nil
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -121,12 +128,12 @@ public final class HTTPServer: Service {
                     let loop = loops[ObjectIdentifier(channel.eventLoop)]!
                     try Self.configure(
                         channel.pipeline.syncOperations, router: router, configuration: configuration,
-                        allowance: loop.allowance, courier: loop.courier)
+                        allowance: loop.allowance, courier: loop.courier, limits: limits, metrics: metrics)
                 }
             }
     }
 
-    /// The per-connection pipeline: TLS when configured, back-pressure, NIO's HTTP/1.1 codec with
+    /// The per-connection pipeline: the connection count and limit, TLS when configured, back-pressure, NIO's HTTP/1.1 codec with
     /// pipelining and the WebSocket upgrade of `GET /events` (first request only; it leaves the
     /// pipeline after it), HSTS over TLS, then Malten's handler (which also answers protocol errors
     /// and keeps the connection's deadlines: every handler in the chain is a hop for every request
@@ -134,14 +141,15 @@ public final class HTTPServer: Service {
     /// header validation is left out of the write path.
     static func configure(
         _ pipeline: ChannelPipeline.SynchronousOperations, router: Router, configuration: Configuration,
-        allowance: BodyAllowance, courier: EventLoopCourier
+        allowance: BodyAllowance, courier: EventLoopCourier, limits: ClientLimits? = nil, metrics: ServerMetrics? = nil
     ) throws {
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderFieldSize = configuration.maxHeadBytes
-        limits.maxHeaderListSize = configuration.maxHeadBytes
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldSize = configuration.maxHeadBytes
+        decoderLimits.maxHeaderListSize = configuration.maxHeadBytes
         let upgrader = WebSocketEventsHandler.upgrader(
             store: router.store, courier: courier, settings: configuration.events,
-            maxFrameBytes: configuration.maxBodyBytes)
+            maxFrameBytes: configuration.maxBodyBytes, limits: limits)
+        try pipeline.addHandler(ConnectionGate(limits: limits, metrics: courier.metrics))
         if let tls = configuration.tls {
             try pipeline.addHandler(NIOSSLServerHandler(context: tls))
         }
@@ -156,14 +164,15 @@ public final class HTTPServer: Service {
                 }
             }),
             withErrorHandling: false, withOutboundHeaderValidation: false,
-            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
         if configuration.tls != nil {
             try pipeline.addHandler(StrictTransportSecurity(), name: StrictTransportSecurity.name)
         }
         try pipeline.addHandler(
             HTTPHandler(
                 router: router, maxBodyBytes: configuration.maxBodyBytes, deadlines: configuration.deadlines,
-                allowance: allowance, events: configuration.events, courier: courier),
+                allowance: allowance, events: configuration.events, courier: courier, limits: limits,
+                metrics: metrics),
             name: HTTPHandler.name)
     }
 }

@@ -43,6 +43,16 @@ struct HTTPError: Error {
         self.init(HTTPResponseStatus(statusCode: error.status), error.message)
     }
 
+    /// 405 for a method `path` does not take, with the ones it does.
+    static func methodNotAllowed(allow: String) -> HTTPError {
+        HTTPError(.methodNotAllowed, "Method not allowed", headers: [("Allow", allow)])
+    }
+
+    /// 429 from the per-client limits, with the whole seconds until the client may write again.
+    static func tooManyRequests(retryAfter seconds: Int) -> HTTPError {
+        HTTPError(.tooManyRequests, "Too many requests", headers: [("Retry-After", String(seconds))])
+    }
+
     func response(allocator: ByteBufferAllocator) -> Response {
         var body = allocator.buffer(capacity: message.utf8.count + 16)
         body.writeError(message)

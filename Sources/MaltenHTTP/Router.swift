@@ -29,11 +29,13 @@ struct Router: Sendable {
             if let page = WebRoutes.response(for: request) { return page }
             throw HTTPError(.notFound, "Not found")
         case ("/events", _):
-            throw HTTPError(.methodNotAllowed, "Method not allowed", headers: [("Allow", "GET, OPTIONS")])
+            throw HTTPError.methodNotAllowed(allow: "GET, OPTIONS")
         case ("/stats", _):
-            throw HTTPError(.methodNotAllowed, "Method not allowed", headers: [("Allow", "GET, HEAD, OPTIONS")])
+            throw HTTPError.methodNotAllowed(allow: "GET, HEAD, OPTIONS")
         case ("/messages", _), ("/streams", _):
-            throw HTTPError(.methodNotAllowed, "Method not allowed", headers: [("Allow", "GET, HEAD, POST, OPTIONS")])
+            throw HTTPError.methodNotAllowed(allow: "GET, HEAD, POST, OPTIONS")
+        case (let path, _) where WebRoutes.isPage(path):
+            throw HTTPError.methodNotAllowed(allow: "GET, HEAD")
         default:
             throw HTTPError(.notFound, "Not found")
         }

@@ -8,6 +8,11 @@ enum WebRoutes {
         ($0, ByteBuffer(bytes: $0.bytes))
     }
 
+    /// Whether `path` is one of the page's files.
+    static func isPage(_ path: Substring) -> Bool {
+        files[String(path)] != nil
+    }
+
     /// `GET /` and its files, with the page's security headers; 304 when `If-None-Match` matches.
     static func response(for request: Request) -> Response? {
         guard let (asset, body) = files[String(request.path)] else { return nil }

@@ -16,16 +16,20 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
     private let target: EventRequest
     private let courier: EventLoopCourier
     private let settings: EventSettings
+    /// Each text frame is a write of this client's, when writes are limited.
+    private let limits: (ClientLimits, ClientAddress?)?
     private var connection: EventConnection?
 
-    init(store: Store, target: EventRequest, courier: EventLoopCourier, settings: EventSettings) {
+    init(store: Store, target: EventRequest, courier: EventLoopCourier, settings: EventSettings, limits: (ClientLimits, ClientAddress?)?) {
         self.store = store
         self.target = target
         self.courier = courier
         self.settings = settings
+        self.limits = limits
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        courier.metrics.answered("/events", status: 101)
         let connection = EventConnection(
             channel: context.channel, stream: target.stream, transport: .webSocket, courier: courier,
             store: store, settings: settings)
@@ -67,8 +71,14 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
             refuse("Message must be valid UTF-8", status: 400)
             return
         }
+        if let (limits, client) = limits, limits.takeWrite(from: client) != nil {
+            courier.metrics.rateLimited += 1
+            refuse("Too many requests", status: 429)  // the socket stays open
+            return
+        }
         do {
             _ = try store.post(stream: target.stream, text: text)
+            courier.metrics.posts += 1
         } catch {
             refuse(error.message, status: error.status)
         }
@@ -81,16 +91,18 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
 
 extension WebSocketEventsHandler {
     /// The upgrader for `GET /events`: it takes only requests the SSE path would accept, so a bad
-    /// stream name or `since`, or a full or closed pipe, falls through to the HTTP handler and its
-    /// 400, 409 or 410 before any upgrade. Frames up to
+    /// stream name or `since`, a full or closed pipe, or a client past its rate, falls through to
+    /// the HTTP handler and its 400, 409, 410 or 429 before any upgrade. Frames up to
     /// `maxFrameBytes` are read (larger ones close the connection, 1009); fragments are joined.
     static func upgrader(
-        store: Store, courier: EventLoopCourier, settings: EventSettings, maxFrameBytes: Int
+        store: Store, courier: EventLoopCourier, settings: EventSettings, maxFrameBytes: Int, limits: ClientLimits?
     ) -> NIOWebSocketServerUpgrader {
         NIOWebSocketServerUpgrader(
             maxFrameSize: maxFrameBytes, automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
-                guard let target = target(of: head), store.pipeRefusal(forSubscribingTo: target.stream) == nil else {
+                guard let target = target(of: head), store.pipeRefusal(forSubscribingTo: target.stream) == nil,
+                    limits?.takeWrite(from: limits?.client(of: channel, head: head)) == nil
+                else {
                     return channel.eventLoop.makeSucceededFuture(nil)
                 }
                 return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
@@ -102,7 +114,8 @@ extension WebSocketEventsHandler {
                         NIOWebSocketFrameAggregator(
                             minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxFrameBytes),
                         WebSocketEventsHandler(
-                            store: store, target: target, courier: courier, settings: settings))
+                            store: store, target: target, courier: courier, settings: settings,
+                            limits: limits.map { ($0, $0.client(of: channel, head: head)) }))
                 }
             })
     }

@@ -20,7 +20,12 @@ public final class ServedProcess: @unchecked Sendable {
     /// `AmbientCapabilities=` would give them; otherwise it has what the tests' user has. The copy runs on a Dispatch thread and the wait
     /// suspends: the few threads that run the tests' tasks must stay free, or a test that has just
     /// connected waits past the server's 10 s for its request head while others start servers.
-    public init(arguments: [String] = [], wrapper: [String] = [], capabilities: [String] = [], port requested: Int = 0) async throws {
+    ///
+    /// The per-client limits are off unless `limited`: the suites post thousands in bursts from one
+    /// address, as a script would; the limits' own tests keep them on.
+    public init(
+        arguments: [String] = [], wrapper: [String] = [], capabilities: [String] = [], limited: Bool = false, port requested: Int = 0
+    ) async throws {
         let built = Self.builtBinary
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("malten-served-\(UUID().uuidString)")
         self.folder = folder
@@ -33,7 +38,8 @@ public final class ServedProcess: @unchecked Sendable {
         log = folder.appendingPathComponent("stderr.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
 
-        let serve = [binary.path, "serve", "--host", "127.0.0.1", "--port", "\(requested)"] + arguments
+        let limits = limited ? [] : ["--rate-limit", "off", "--max-connections-per-client", "off"]
+        let serve = [binary.path, "serve", "--host", "127.0.0.1", "--port", "\(requested)"] + limits + arguments
         let kept = capabilities.map { "+" + $0 }.joined(separator: ",")
         let ambient = kept.isEmpty ? [] : ["--inh-caps=\(kept)", "--ambient-caps=\(kept)"]
         let unprivileged = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + ambient : []

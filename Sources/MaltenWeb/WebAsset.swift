@@ -17,7 +17,7 @@ public struct WebAsset: Sendable {
         self.etag = "\"" + String(hash, radix: 16) + "\""
     }
 
-    /// The page at `/` and what it loads, by path.
+    /// The page at `/` and what it loads, and the API's OpenAPI document, by path.
     public static let all: [String: WebAsset] = Dictionary(
         uniqueKeysWithValues: [
             WebAsset(path: "/", contentType: "text/html; charset=utf-8", bytes: PackageResources.index_html),
@@ -25,6 +25,7 @@ public struct WebAsset: Sendable {
             WebAsset(path: "/app.js", contentType: "text/javascript; charset=utf-8", bytes: PackageResources.app_js),
             WebAsset(path: "/app.css", contentType: "text/css; charset=utf-8", bytes: PackageResources.app_css),
             WebAsset(path: "/icon.svg", contentType: "image/svg+xml", bytes: PackageResources.icon_svg),
+            WebAsset(path: "/openapi.yaml", contentType: "application/yaml", bytes: PackageResources.openapi_yaml),
         ].map { ($0.path, $0) })
 
     /// Everything the page loads comes from this server; nothing inline, no frames, no referrer.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import MaltenBench
 import MaltenCore
+import MaltenHTTP
 import MaltenJemalloc
 
 /// `malten-bench`: throughput and memory of the core and the frontends, checked against a device
@@ -33,6 +34,9 @@ struct ProfileRun: AsyncParsableCommand {
     @Option(help: "Overwrite freed memory with zeros, as `malten serve` does by default: on or off.")
     var wipeMemory = "on"
 
+    @Option(help: "Per-client writes per second in the HTTP posts scenario, to measure the limiter (its one client must stay under it). Default off.")
+    var rateLimit: Double?
+
     func run() async throws {
         guard var chosen = Profile.named(profile) else {
             throw ValidationError("unknown profile '\(profile)': \(Profile.all.map(\.name).joined(separator: ", "))")
@@ -48,7 +52,8 @@ struct ProfileRun: AsyncParsableCommand {
         Jemalloc.wipesFreedMemory = wipeMemory == "on"
         let quiet = json
         if !quiet { print("… freed memory \(wipeMemory == "on" ? "wiped" : "not wiped")") }
-        let report = try await Bench.run(profile: chosen, scale: scale) { step in
+        let limits = ClientLimitSettings(writesPerSecond: rateLimit, maxConnectionsPerClient: rateLimit.map { _ in 1 << 20 })
+        let report = try await Bench.run(profile: chosen, scale: scale, clientLimits: limits) { step in
             if !quiet { print("… \(step)") }
         }
         print(json ? report.json : "\n" + report.table)

@@ -54,6 +54,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM private key of --tls-cert (MALTEN_TLS_KEY).")
     var tlsKey: String?
 
+    @Option(help: "Writes per second per client (posts, frames, creations, subscriptions; 0.1 is one every 10 s), a burst of 5 s; or off (MALTEN_RATE_LIMIT). Default 50.")
+    var rateLimit: String?
+
+    @Option(help: "Open connections per client address; or off (MALTEN_MAX_CONNECTIONS_PER_CLIENT). Default 256.")
+    var maxConnectionsPerClient: String?
+
+    @Option(help: "Proxies whose X-Forwarded-For names the client: CIDR[,CIDR…] (MALTEN_TRUSTED_PROXY). Default none.")
+    var trustedProxy: String?
+
+    @Option(help: "GET /metrics in Prometheus' text format: on or off (MALTEN_METRICS). Default on.")
+    var metrics: String?
+
     @OptionGroup var store: StoreOptions
 
     @OptionGroup var memory: MemoryOptions
@@ -91,6 +103,12 @@ struct Serve: AsyncParsableCommand {
             host: host, port: port, maxBodyBytes: limits.maxRequestBytes, maxBodyBytesInFlight: bodies)
         configuration.events = EventSettings(heartbeat: .seconds(Int64(heartbeat)), subscriberQueue: subscriberQueue)
         configuration.tls = tls
+        configuration.clientLimits = try clientLimits(environment)
+        switch metrics ?? environment["MALTEN_METRICS"] ?? "on" {
+        case "on": configuration.metrics = true
+        case "off": configuration.metrics = false
+        case let other: throw ValidationError("metrics must be on or off, not '\(other)'")
+        }
         let server = HTTPServer(store: store, configuration: configuration, logger: logger, group: loops)
         let group = ServiceGroup(
             configuration: .init(
@@ -102,6 +120,31 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Serve {
+    /// `--rate-limit`, `--max-connections-per-client` and `--trusted-proxy`.
+    func clientLimits(_ environment: Environment) throws -> ClientLimitSettings {
+        func count(_ value: String?, _ name: String, default fallback: Int) throws -> Int? {
+            let text = value ?? fallback.description
+            if text == "off" { return nil }
+            guard let number = Int(text), number >= 1 else { throw ValidationError("\(name) must be a whole number of at least 1, or off") }
+            return number
+        }
+        let rateText = rateLimit ?? environment["MALTEN_RATE_LIMIT"] ?? "50"
+        var rate: Double?
+        if rateText != "off" {
+            guard let number = Double(rateText), number > 0, number.isFinite else {
+                throw ValidationError("rate limit must be a number of writes per second above 0 (0.1: one every 10 s), or off")
+            }
+            rate = number
+        }
+        let connections = try count(
+            maxConnectionsPerClient ?? environment["MALTEN_MAX_CONNECTIONS_PER_CLIENT"], "max connections per client", default: 256)
+        let proxies = try (trustedProxy ?? environment["MALTEN_TRUSTED_PROXY"] ?? "").split(separator: ",").map { text in
+            guard let range = AddressRange(String(text)) else { throw ValidationError("trusted proxy '\(text)' is not an address or CIDR range") }
+            return range
+        }
+        return ClientLimitSettings(writesPerSecond: rate, maxConnectionsPerClient: connections, trustedProxies: proxies)
+    }
+
     /// The TLS context of `--tls-cert` and `--tls-key`, or nil for plain HTTP; a file that cannot
     /// serve stops the start with a line naming it.
     func tlsContext(_ environment: Environment, logger: Logger) throws -> NIOSSLContext? {

@@ -20,7 +20,8 @@ struct TestServer {
 
     /// Runs `body` against a fresh server, then shuts the server down.
     static func with<T>(
-        limits: Limits = Limits(), events: EventSettings = EventSettings(), _ body: (TestServer) async throws -> T
+        limits: Limits = Limits(), events: EventSettings = EventSettings(), clientLimits: ClientLimitSettings = ClientLimitSettings(),
+        metrics: Bool = true, _ body: (TestServer) async throws -> T
     ) async throws -> T {
         let clock = ManualClock(SystemClock().now())
         let store = Store(limits: limits, shardCount: 4, clock: clock, expiryInterval: nil)
@@ -28,6 +29,8 @@ struct TestServer {
         logger.logLevel = .warning
         var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0)
         configuration.events = events
+        configuration.clientLimits = clientLimits
+        configuration.metrics = metrics
         let server = HTTPServer(store: store, configuration: configuration, logger: logger)
         let task = Task { try await server.run() }
         defer { task.cancel() }
