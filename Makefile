@@ -38,7 +38,7 @@ test: deps deps-test build
 	MALTEN_BINARY=$(CURDIR)/.build/release/malten $(SWIFT) test
 	$(MAKE) test-openapi
 
-## test-openapi: openapi-spec-validator, then schemathesis against a live server (MAX_TIME=120 s, SEED=1)
+## test-openapi: openapi-spec-validator, then schemathesis against a live server (MAX_TIME=60 s, SEED=1)
 test-openapi: deps-test build
 	MALTEN_BINARY=$(CURDIR)/.build/release/malten ./Tests/OpenAPI/check.sh
 
