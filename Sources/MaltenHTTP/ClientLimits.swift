@@ -49,8 +49,15 @@ final class ClientLimits: Sendable {
     func client(peer: ClientAddress?, headers: HTTPHeaders) -> ClientAddress? {
         guard let peer else { return nil }
         guard isTrusted(peer) else { return peer.client }
-        let forwarded = headers[canonicalForm: "x-forwarded-for"].compactMap { ClientAddress(text: $0) }
-        return (forwarded.last { !isTrusted($0) } ?? peer).client
+        // From the right, trusted hops are skipped; the first other entry is the client, and one
+        // that does not parse (`unknown`) stops the walk, so nothing to its left counts.
+        var client = peer
+        for entry in headers[canonicalForm: "x-forwarded-for"].reversed() {
+            guard let address = ClientAddress(text: entry) else { break }
+            client = address
+            if !isTrusted(address) { break }
+        }
+        return client.client
     }
 
     /// Who sent `head` over `channel`.
@@ -133,7 +140,8 @@ struct BucketTable {
         }
         stamps[slot] = now
         linkNewest(slot)
-        guard tokens[slot] >= 1 else { return max(1, Int(((1 - tokens[slot]) / rate).rounded(.up))) }
+        // At most a day: a tiny rate's wait must not overflow an Int.
+        guard tokens[slot] >= 1 else { return max(1, Int(min(86_400, ((1 - tokens[slot]) / rate).rounded(.up)))) }
         tokens[slot] -= 1
         return nil
     }

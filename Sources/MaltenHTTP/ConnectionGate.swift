@@ -17,12 +17,15 @@ final class ConnectionGate: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { admit(context: context) }
+        if context.channel.isActive, !admit(context: context) { context.close(promise: nil) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        admit(context: context)
+        // A refused connection is closed once the handlers after this one saw it start, so each
+        // sees the usual order: active, then inactive.
+        let admitted = admit(context: context)
         context.fireChannelActive()
+        if !admitted { context.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -32,17 +35,16 @@ final class ConnectionGate: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    private func admit(context: ChannelHandlerContext) {
-        guard !open else { return }
+    /// Counts the connection; false when its client has all it may open.
+    private func admit(context: ChannelHandlerContext) -> Bool {
+        guard !open else { return true }
         open = true
         metrics.openConnections += 1
         guard let limits, limits.settings.maxConnectionsPerClient != nil,
             let peer = context.channel.remoteAddress.flatMap(ClientAddress.init)
-        else { return }
-        if limits.connect(peer) {
-            counted = peer
-        } else {
-            context.close(promise: nil)
-        }
+        else { return true }
+        guard limits.connect(peer) else { return false }
+        counted = peer
+        return true
     }
 }

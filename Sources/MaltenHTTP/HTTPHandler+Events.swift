@@ -29,13 +29,12 @@ extension HTTPHandler {
             target = try EventRequest(request)
             // A full or closed pipe is refused with its status before the stream starts.
             if let refusal = router.store.pipeRefusal(forSubscribingTo: target.stream) { throw HTTPError(refusal) }
-            if let limits {
-                // A WebSocket request that got here was refused its upgrade by the limit alone.
-                let upgrade = head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
-                if let wait = upgrade ? 1 : limits.takeWrite(from: client(of: head, context: context)) {
-                    courier.metrics.rateLimited += 1
-                    throw HTTPError.tooManyRequests(retryAfter: wait)
-                }
+            // A WebSocket request the limit refused its upgrade is refused here again, with its own
+            // wait (a refused take takes nothing); one the upgrader passed on for other reasons
+            // (not the first request, a missing key) is served as SSE, as before the limits.
+            if let wait = limits?.takeWrite(from: client(of: head, context: context)) {
+                courier.metrics.rateLimited += 1
+                throw HTTPError.tooManyRequests(retryAfter: wait)
             }
         } catch {
             write(error.response(allocator: context.channel.allocator), for: head, keepAlive: false, context: context)

@@ -163,9 +163,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func scrape(_ metrics: ServerMetrics, head: HTTPRequestHead, context: ChannelHandlerContext) {
         let keepAlive = head.isKeepAlive
         metrics.scrape(on: context.eventLoop).assumeIsolated().whenComplete { result in
-            guard context.channel.isActive, case .success(let text) = result else { return }
-            let response = Response(
-                status: .ok, body: context.channel.allocator.buffer(bytes: text), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            guard context.channel.isActive else { return }
+            let response: Response
+            switch result {
+            case .success(let text):
+                response = Response(
+                    status: .ok, body: context.channel.allocator.buffer(bytes: text), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            case .failure:  // a loop shutting down
+                response = HTTPError(.serviceUnavailable, "Server shutting down").response(allocator: context.channel.allocator)
+            }
             self.write(response, for: head, keepAlive: keepAlive, context: context)
             context.flush()
         }

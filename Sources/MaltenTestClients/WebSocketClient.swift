@@ -21,6 +21,17 @@ public final class WebSocketClient {
     /// `first` frames go out in the same write as the request, so they reach the server however
     /// long this task then waits for its turn.
     public static func connect(port: Int, path: String, first: [WebSocketFrame] = []) async throws -> WebSocketClient? {
+        let (client, status) = try await open(port: port, path: path, first: first)
+        guard status.hasPrefix("HTTP/1.1 101") else {
+            client.close()
+            return nil
+        }
+        return client
+    }
+
+    /// Sends the upgrade request for `path` and reads the answer's head: the client, and the
+    /// head's status line (`HTTP/1.1 101 Switching Protocols` when upgraded).
+    public static func open(port: Int, path: String, first: [WebSocketFrame] = []) async throws -> (client: WebSocketClient, status: String) {
         let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         var request = ByteBuffer(string: """
             GET \(path) HTTP/1.1\r
@@ -44,11 +55,7 @@ public final class WebSocketClient {
             }
         let client = WebSocketClient(channel)
         let head = try await client.responseHead()
-        guard head.hasPrefix("HTTP/1.1 101") else {
-            client.close()
-            return nil
-        }
-        return client
+        return (client, String(head.prefix { $0 != "\r" }))
     }
 
     public func send(_ text: String) async throws {
@@ -144,21 +151,5 @@ public final class WebSocketClient {
         guard let data = peek.readSlice(length: length) else { return nil }
         received = peek
         return WebSocketFrame(fin: first & 0x80 != 0, opcode: WebSocketOpcode(encodedWebSocketOpcode: first & 0x0f)!, data: data)
-    }
-}
-
-/// Writes its bytes the moment the connection is up, on the event loop.
-private final class WriteOnConnect: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    private let bytes: ByteBuffer
-
-    init(_ bytes: ByteBuffer) {
-        self.bytes = bytes
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        context.writeAndFlush(NIOAny(bytes), promise: nil)
-        context.fireChannelActive()
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }

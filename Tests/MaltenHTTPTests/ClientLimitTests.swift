@@ -52,8 +52,20 @@ import Testing
             #expect(events.status == 429)
             events.close()
             // A WebSocket request is refused before the upgrade, with the same answer.
-            #expect(try await WebSocketClient.connect(port: server.port, path: "/events?stream=made-0") == nil)
+            let (refused, status) = try await WebSocketClient.open(port: server.port, path: "/events?stream=made-0")
+            #expect(status.hasPrefix("HTTP/1.1 429"), "\(status)")
+            refused.close()
             #expect(try await server.get("/streams?stream=made-4").status == 200)
+        }
+    }
+
+    @Test func withOnlyTheConnectionLimitWebSocketsUpgrade() async throws {
+        try await TestServer.with(clientLimits: Self.limits(connections: 8)) { server in
+            for _ in 0..<3 {
+                let socket = try #require(try await WebSocketClient.connect(port: server.port, path: "/events?stream=open"))
+                #expect(try await socket.next()["Text"] as? String == "connect")
+                socket.close()
+            }
         }
     }
 
@@ -112,6 +124,8 @@ import Testing
             #expect(try await Self.post(server, as: "198.51.100.1, 203.0.113.5") == 429)
             #expect(try await Self.post(server, as: "203.0.113.5, 127.0.0.1") == 429)
             #expect(try await Self.post(server, as: "203.0.113.6") == 200)
+            // An entry that does not parse ends the walk: what a client wrote left of it is not believed.
+            #expect(try await Self.post(server, as: "203.0.113.5, unknown") == 200)
         }
         // Where the peer is not trusted, its header is nobody's word: every post is the peer's.
         try await TestServer.with(clientLimits: Self.limits(rate: Self.slowBucket)) { server in

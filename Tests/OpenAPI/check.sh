@@ -25,18 +25,23 @@ work=$(mktemp -d)
 chmod 0755 "$work"
 server=""
 cleanup() {
-    [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    if [ -n "$server" ]; then
+        kill "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-# The server, as its users run it: a copy anyone may read, as nobody when we are root. The
-# per-client limits are off so that the fuzzer reaches the handlers; their own tests keep them on.
+# The server, as its users run it: a copy anyone may read, as nobody when we are root, with its
+# defaults (no MALTEN_* setting from this shell). The per-client limits are off so that the fuzzer
+# reaches the handlers (their own tests keep them on), and the canary outlives any MAX_TIME.
 install -m 0755 "$binary" "$work/malten"
 as_user=()
 [ "$(id -u)" = 0 ] && as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+unset $(compgen -e | grep '^MALTEN_') 2>/dev/null || true
 "${as_user[@]}" "$work/malten" serve --host 127.0.0.1 --port 0 --rate-limit off \
-    --max-connections-per-client off 2> "$work/server.log" &
+    --max-connections-per-client off --ttl 86400 2> "$work/server.log" &
 server=$!
 port=""
 for _ in $(seq 300); do
