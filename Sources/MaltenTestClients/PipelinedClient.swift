@@ -1,5 +1,4 @@
 import NIOCore
-import NIOPosix
 
 /// Many HTTP/1.1 requests written at once on one kept-alive connection, as a script in a hurry
 /// sends them: the server answers them as fast as it can, however slowly the test's tasks run.
@@ -8,14 +7,7 @@ public enum PipelinedClient {
     public static func statuses(of requests: [String], port: Int) async throws -> [Int] {
         var bytes = ByteBuffer()
         for request in requests { bytes.writeString(request) }
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { [bytes] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(WriteOnConnect(bytes))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return try await channel.executeThenClose { inbound, _ in
+        return try await openConnection(port: port, writing: bytes).executeThenClose { inbound, _ in
             var received = ByteBuffer()
             var statuses: [Int] = []
             for try await var chunk in inbound {

@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOPosix
 import NIOWebSocket
 
 /// A WebSocket client for the tests over a real socket: it writes the upgrade request and masked
@@ -44,16 +43,7 @@ public final class WebSocketClient {
 
             """)
         for frame in first { request.writeImmutableBuffer(Self.masked(frame)) }
-        // Written on the event loop as the connection opens, so a test process starved of threads
-        // still meets the server's first-head deadline.
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { [request] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(WriteOnConnect(request))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        let client = WebSocketClient(channel)
+        let client = WebSocketClient(try await openConnection(port: port, writing: request))
         let head = try await client.responseHead()
         return (client, String(head.prefix { $0 != "\r" }))
     }

@@ -104,11 +104,7 @@ struct Serve: AsyncParsableCommand {
         configuration.events = EventSettings(heartbeat: .seconds(Int64(heartbeat)), subscriberQueue: subscriberQueue)
         configuration.tls = tls
         configuration.clientLimits = try clientLimits(environment)
-        switch metrics ?? environment["MALTEN_METRICS"] ?? "on" {
-        case "on": configuration.metrics = true
-        case "off": configuration.metrics = false
-        case let other: throw ValidationError("metrics must be on or off, not '\(other)'")
-        }
+        configuration.metrics = try choice(metrics ?? environment["MALTEN_METRICS"] ?? "on", of: ["on", "off"], "metrics") == "on"
         let server = HTTPServer(store: store, configuration: configuration, logger: logger, group: loops)
         let group = ServiceGroup(
             configuration: .init(
@@ -122,27 +118,26 @@ struct Serve: AsyncParsableCommand {
 extension Serve {
     /// `--rate-limit`, `--max-connections-per-client` and `--trusted-proxy`.
     func clientLimits(_ environment: Environment) throws -> ClientLimitSettings {
-        func count(_ value: String?, _ name: String, default fallback: Int) throws -> Int? {
-            let text = value ?? fallback.description
-            if text == "off" { return nil }
-            guard let number = Int(text), number >= 1 else { throw ValidationError("\(name) must be a whole number of at least 1, or off") }
-            return number
-        }
-        let rateText = rateLimit ?? environment["MALTEN_RATE_LIMIT"] ?? "50"
-        var rate: Double?
-        if rateText != "off" {
-            guard let number = Double(rateText), number > 0, number.isFinite else {
-                throw ValidationError("rate limit must be a number of writes per second above 0 (0.1: one every 10 s), or off")
-            }
-            rate = number
-        }
-        let connections = try count(
-            maxConnectionsPerClient ?? environment["MALTEN_MAX_CONNECTIONS_PER_CLIENT"], "max connections per client", default: 256)
+        let rate = try numberOrOff(
+            rateLimit ?? environment["MALTEN_RATE_LIMIT"] ?? "50", where: { (rate: Double) in rate > 0 && rate.isFinite },
+            else: "rate limit must be a number of writes per second above 0 (0.1: one every 10 s), or off")
+        let connections = try numberOrOff(
+            maxConnectionsPerClient ?? environment["MALTEN_MAX_CONNECTIONS_PER_CLIENT"] ?? "256", where: { (count: Int) in count >= 1 },
+            else: "max connections per client must be a whole number of at least 1, or off")
         let proxies = try (trustedProxy ?? environment["MALTEN_TRUSTED_PROXY"] ?? "").split(separator: ",").map { text in
             guard let range = AddressRange(String(text)) else { throw ValidationError("trusted proxy '\(text)' is not an address or CIDR range") }
             return range
         }
         return ClientLimitSettings(writesPerSecond: rate, maxConnectionsPerClient: connections, trustedProxies: proxies)
+    }
+
+    /// `text` as a number that is `valid`, or nil for `off`; anything else is refused with `message`.
+    private func numberOrOff<Number: LosslessStringConvertible>(
+        _ text: String, where valid: (Number) -> Bool, else message: String
+    ) throws -> Number? {
+        if text == "off" { return nil }
+        guard let number = Number(text), valid(number) else { throw ValidationError(message) }
+        return number
     }
 
     /// The TLS context of `--tls-cert` and `--tls-key`, or nil for plain HTTP; a file that cannot

@@ -23,9 +23,9 @@ struct MemoryOptions: ParsableArguments {
     /// Applies both settings. Returns the state for the start-up line and, when `auto` could not
     /// lock, the warning to write; `on` that cannot lock throws the reason.
     func apply(_ environment: Environment) throws -> (state: String, warning: String?) {
-        let wipe = try Self.choice(wipeMemory ?? environment["MALTEN_WIPE_MEMORY"] ?? "on", of: ["on", "off"], "wipe memory")
+        let wipe = try choice(wipeMemory ?? environment["MALTEN_WIPE_MEMORY"] ?? "on", of: ["on", "off"], "wipe memory")
         Jemalloc.wipesFreedMemory = wipe == "on"
-        let lock = try Self.choice(lockMemory ?? environment["MALTEN_LOCK_MEMORY"] ?? "auto", of: ["auto", "on", "off"], "lock memory")
+        let lock = try choice(lockMemory ?? environment["MALTEN_LOCK_MEMORY"] ?? "auto", of: ["auto", "on", "off"], "lock memory")
         let wiping = "freed memory \(wipe == "on" ? "wiped" : "not wiped")"
         if lock == "off" { return ("\(wiping); memory not locked (off)", nil) }
         if let refusal = MemoryLock.lockAll() {
@@ -34,13 +34,14 @@ struct MemoryOptions: ParsableArguments {
         }
         return ("\(wiping); memory locked (no swap)", nil)
     }
+}
 
-    private static func choice(_ value: String, of choices: [String], _ name: String) throws -> String {
-        guard choices.contains(value) else {
-            throw ValidationError("\(name) must be \(choices.joined(separator: ", ")), not '\(value)'")
-        }
-        return value
+/// A setting that takes one of a few words (`on`, `off`, …): `value`, or an error naming `name`.
+func choice(_ value: String, of choices: [String], _ name: String) throws -> String {
+    guard choices.contains(value) else {
+        throw ValidationError("\(name) must be \(choices.joined(separator: ", ")), not '\(value)'")
     }
+    return value
 }
 
 /// Locking the whole process in memory, when it is safe to. The kernel counts the whole size of
