@@ -129,6 +129,16 @@ import Testing
         (try await api.call(Call("streams", [("stream", stream)])).object[stream] as? [String: Any])?["Observers"] as? Int
     }
 
+    /// Asks until `stream` has `count` observers, up to 10 s: a feed's end reaches the server a
+    /// little later, and what comes next may depend on it having let go.
+    func waitForObservers(_ api: any FrontendDriver, _ stream: String, _ count: Int) async throws {
+        for _ in 0..<100 {
+            if try await observers(api, stream) == count { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("\(stream) never had \(count) observers")
+    }
+
     @Test(arguments: Subscriber.allCases)
     func liveMessagesInOrderWithPresence(_ subscriber: Subscriber) async throws {
         try await with(subscriber) { api in
@@ -196,6 +206,7 @@ import Testing
             let early = try await api.subscribe("duct-0123456789_abcdef", since: nil, webSocket: subscriber.webSocket)
             #expect(try await early.next()["Text"] as? String == "connect")
             try await early.end()  // before the other side came: the pipe stays
+            try await waitForObservers(api, "duct-0123456789_abcdef", 0)
             let a = try await api.subscribe("duct-0123456789_abcdef", since: nil, webSocket: subscriber.webSocket)
             #expect(try await a.next()["Text"] as? String == "connect")
             let b = try await api.subscribe("duct-0123456789_abcdef", since: nil, webSocket: subscriber.webSocket)
