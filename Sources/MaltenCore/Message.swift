@@ -14,7 +14,7 @@ public struct Message: Sendable, Equatable {
     }
 
     /// A copy of a lent message.
-    init(_ stored: StoredMessage, stream: String) {
+    public init(_ stored: StoredMessage, stream: String) {
         self.init(id: stored.id, text: String(decoding: stored.text, as: UTF8.self), created: stored.created, stream: stream)
     }
 }

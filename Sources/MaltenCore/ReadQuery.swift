@@ -62,6 +62,17 @@ public struct StoreStats: Sendable, Equatable {
     public var expired = 0
     /// Streams removed by the memory budget since the start.
     public var evicted = 0
+    /// The live cluster members this store's server sees, itself included (1 when alone).
+    public var members = 1
 
     public init() {}
+}
+
+/// What became of a message a replica was given (see `Store.replicate`).
+public enum ReplicaOutcome: Sendable, Equatable {
+    case applied
+    /// Not newer than what the stream holds (or it cannot be held here): nothing changed.
+    case duplicate
+    /// The owner's message before it has not arrived; this replica's copy ends at `after`.
+    case missing(after: Int64)
 }

@@ -16,6 +16,8 @@ final class Shard: @unchecked Sendable {
     private var expiredCount = 0
     private var evictedCount = 0
     private var observerCount = 0
+    /// Subscribers other cluster members hold, over this shard's streams.
+    private var remoteObserverCount = 0
     /// The bytes the streams hold, as `MemoryCost` counts them; never above `budget` after an operation.
     private var bytes = 0
     /// This shard's share of the store's memory budget.
@@ -39,13 +41,11 @@ final class Shard: @unchecked Sendable {
     // MARK: Operations (each one hop onto the queue)
 
     /// Appends `text`, already copied into its block by the caller (off the queue); the shard owns
-    /// the block from here on.
-    func post(stream name: String, text: String, stored: StoredText) -> Result<Message, StoreError> {
+    /// the block from here on. Also says the `Created` of the message before it (0 for none).
+    func post(stream name: String, text: String, stored: StoredText) -> Result<(Message, previous: Int64), StoreError> {
         onQueue {
             // What this message needs even after every other stream and older message made room.
-            let needed = MemoryCost.stream(name: name, capacity: limits.streamCapacity)
-                + StoredText.heapBytes(utf8Count: stored.byteCount)
-            guard needed <= budget else {
+            guard fits(stored, in: name) else {
                 stored.free()
                 return .failure(.overBudget)
             }
@@ -56,16 +56,83 @@ final class Shard: @unchecked Sendable {
             }
             let stream = liveStream(name, at: now)
                 ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
-            let slot = Slot(created: max(now, stream.lastCreated + 1), id: .random(using: &random), text: stored)
-            let before = stream.bytes
-            if !stream.append(slot) { messageCount += 1 }
-            bytes += stream.bytes - before
-            byAge.touch(stream)
-            if stream.wheelPosition == nil { schedule(stream, deadline: stream.nextDeadline) }
-            enforceBudget(keeping: stream)
-            let message = Message(id: slot.id, text: text, created: slot.created, stream: stream.name)
-            if !stream.subscribers.isEmpty { stream.subscribers.send([.message(message)]) }
-            return .success(message)
+            let previous = stream.lastCreated
+            let slot = Slot(created: max(now, previous + 1), id: .random(using: &random), text: stored)
+            return .success((append(slot, text: text, to: stream), previous))
+        }
+    }
+
+    /// Applies a message that a cluster's owner of the stream stored: it takes the owner's `Id` and
+    /// `Created`, and is refused as a duplicate when it is not newer than what the stream holds, or
+    /// as `missing` when `previous` (the owner's message before it) has not arrived here.
+    func replicate(_ message: Message, after previous: Int64?, settings: StreamInfo?, stored: StoredText) -> ReplicaOutcome {
+        onQueue {
+            let name = message.stream
+            let now = clock.now()
+            guard fits(stored, in: name), !isClosedPipe(name, at: now) else {
+                stored.free()
+                return .duplicate
+            }
+            let stream = liveStream(name, at: now) ?? insertStream(settings, name: name, at: now)
+            if message.created <= stream.lastCreated {
+                stored.free()
+                return .duplicate
+            }
+            if let previous, stream.lastCreated < previous {
+                stored.free()
+                return .missing(after: stream.lastCreated)
+            }
+            _ = append(Slot(created: message.created, id: message.id, text: stored), text: message.text, to: stream)
+            return .applied
+        }
+    }
+
+    /// Makes a stream a cluster's owner made, with its settings; a no-op when it exists.
+    func replicate(_ info: StreamInfo) {
+        onQueue {
+            let now = clock.now()
+            guard !isClosedPipe(info.name, at: now), liveStream(info.name, at: now) == nil,
+                MemoryCost.stream(name: info.name, capacity: limits.streamCapacity) <= budget
+            else { return }
+            enforceBudget(keeping: insertStream(info, name: info.name, at: now))
+        }
+    }
+
+    /// Sets how many subscribers other members hold on `name` and, for a `change`, tells the local
+    /// subscribers as if it had happened here (a paired pipe whose other party left ends).
+    func remotePresence(_ change: Presence.Change?, stream name: String, remoteObservers: Int) {
+        onQueue {
+            let now = clock.now()
+            guard !isClosedPipe(name, at: now) else { return }
+            let existing = liveStream(name, at: now)
+            guard existing != nil || remoteObservers > 0,
+                MemoryCost.stream(name: name, capacity: limits.streamCapacity) <= budget
+            else { return }
+            let stream = existing ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
+            remoteObserverCount += remoteObservers - stream.remoteObservers
+            stream.remoteObservers = remoteObservers
+            if existing == nil { enforceBudget(keeping: stream) }
+            if let change {
+                if change == .close && stream.isPaired { return close(pipe: stream) }
+                if change == .connect && stream.isPipe && stream.allObservers == 2 { stream.isPaired = true }
+                announce(change, on: stream, at: now)
+            }
+            if stream.allObservers == 0 { schedule(stream, deadline: max(stream.nextDeadline, now + 1)) }
+        }
+    }
+
+    /// The newest `Created` the stream has handed out, remembered past its removal (0 for none).
+    func newestCreated(stream name: String) -> Int64 {
+        onQueue {
+            liveStream(name, at: clock.now())?.lastCreated ?? removed.newestCreated(of: name)
+        }
+    }
+
+    /// Every live stream's entry, listed or not.
+    func allStreams() -> [StreamInfo] {
+        onQueue {
+            let now = clock.now()
+            return streams.values.filter { !$0.isIdle(at: now) }.map { $0.info() }
         }
     }
 
@@ -98,7 +165,7 @@ final class Shard: @unchecked Sendable {
             if isClosedPipe(name, at: now) { return .failure(.pipeClosed) }
             let stream = liveStream(name, at: now)
                 ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
-            if stream.isPipe && stream.observers >= 2 { return .failure(.pipeFull) }
+            if stream.isPipe && stream.allObservers >= 2 { return .failure(.pipeFull) }
             enforceBudget(keeping: stream)
             if let since {
                 var replay: [StreamEvent] = []
@@ -113,7 +180,7 @@ final class Shard: @unchecked Sendable {
             nextSubscriptionID += 1
             stream.subscribers.add(subscriber, id: nextSubscriptionID)
             observerCount += 1
-            if stream.isPipe && stream.observers == 2 { stream.isPaired = true }
+            if stream.isPipe && stream.allObservers == 2 { stream.isPaired = true }
             announce(.connect, on: stream, at: now)
             return .success(Subscription(stream: name, id: nextSubscriptionID))
         }
@@ -129,7 +196,7 @@ final class Shard: @unchecked Sendable {
             if stream.isPaired { return close(pipe: stream) }
             announce(.close, on: stream, at: now)
             // Without subscribers the stream may expire again: make sure the wheel will look.
-            if stream.observers == 0 { schedule(stream, deadline: max(stream.nextDeadline, now + 1)) }
+            if stream.allObservers == 0 { schedule(stream, deadline: max(stream.nextDeadline, now + 1)) }
         }
     }
 
@@ -143,7 +210,7 @@ final class Shard: @unchecked Sendable {
         onQueue {
             let now = clock.now()
             if isClosedPipe(name, at: now) { return .pipeClosed }
-            if let stream = liveStream(name, at: now), stream.isPipe, stream.observers >= 2 { return .pipeFull }
+            if let stream = liveStream(name, at: now), stream.isPipe, stream.allObservers >= 2 { return .pipeFull }
             return nil
         }
     }
@@ -214,7 +281,7 @@ final class Shard: @unchecked Sendable {
             stats.streams = streams.count
             stats.listedStreams = listed.count
             stats.messages = messageCount
-            stats.observers = observerCount
+            stats.observers = observerCount + remoteObserverCount
             stats.expired = expiredCount
             stats.evicted = evictedCount
             return stats
@@ -233,7 +300,7 @@ final class Shard: @unchecked Sendable {
                 dropExpiredMessages(of: stream, at: now)
                 // A stream kept alive only by its subscribers needs the wheel again once it holds a
                 // message (posting files it) or loses its last subscriber (unsubscribing files it).
-                if stream.observers == 0 || !stream.ring.isEmpty {
+                if stream.allObservers == 0 || !stream.ring.isEmpty {
                     schedule(stream, deadline: max(stream.nextDeadline, now + 1))
                 }
             }
@@ -315,6 +382,30 @@ final class Shard: @unchecked Sendable {
         }
     }
 
+    /// Whether a stream holding only this text could fit in the budget.
+    private func fits(_ stored: StoredText, in name: String) -> Bool {
+        MemoryCost.stream(name: name, capacity: limits.streamCapacity) + StoredText.heapBytes(utf8Count: stored.byteCount) <= budget
+    }
+
+    /// Appends a slot, keeps the books and the budget, and hands the message to the subscribers.
+    private func append(_ slot: Slot, text: String, to stream: StreamState) -> Message {
+        let before = stream.bytes
+        if !stream.append(slot) { messageCount += 1 }
+        bytes += stream.bytes - before
+        byAge.touch(stream)
+        if stream.wheelPosition == nil { schedule(stream, deadline: stream.nextDeadline) }
+        enforceBudget(keeping: stream)
+        let message = Message(id: slot.id, text: text, created: slot.created, stream: stream.name)
+        if !stream.subscribers.isEmpty { stream.subscribers.send([.message(message)]) }
+        return message
+    }
+
+    /// A stream with an owner's settings, or the defaults when there are none.
+    private func insertStream(_ settings: StreamInfo?, name: String, at now: Int64) -> StreamState {
+        guard let settings else { return insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now) }
+        return insertStream(name: name, isListed: !settings.isPrivate && !settings.isPipe, ttl: settings.ttl, at: now, isPipe: settings.isPipe)
+    }
+
     @discardableResult
     private func insertStream(name: String, isListed: Bool, ttl: Int, at now: Int64, isPipe: Bool = false) -> StreamState {
         let stream = StreamState(
@@ -342,6 +433,7 @@ final class Shard: @unchecked Sendable {
         byAge.unlink(stream)
         messageCount -= stream.ring.count
         observerCount -= stream.observers
+        remoteObserverCount -= stream.remoteObservers
         removed.remember(stream.name, newestCreated: stream.lastCreated)
         if stream.isPaired { rememberClosed(pipe: stream, at: clock.now()) }
         // Only the budget removes a stream that has subscribers: tell them, and let them go.

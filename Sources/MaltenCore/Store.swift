@@ -84,6 +84,12 @@ public final class Store: Sendable {
     ///   never fit in the memory budget; nothing is stored then. A message that fits may evict the
     ///   shard's least recently updated streams (see `Limits.memoryBudget`).
     public func post(stream: String, text: String) throws(StoreError) -> Message {
+        try sequence(stream: stream, text: text).message
+    }
+
+    /// `post`, also saying the `Created` of the message before this one in the stream (0 for none):
+    /// what a cluster's owner of the stream sends along, so that a replica sees whether it missed one.
+    public func sequence(stream: String, text: String) throws(StoreError) -> (message: Message, previous: Int64) {
         guard StreamName.isValid(stream) else { throw .invalidStreamName }
         try validate(text: text)
         return try shard(for: stream).post(stream: stream, text: text, stored: StoredText(text)).get()
@@ -176,7 +182,7 @@ public final class Store: Sendable {
     }
 
     /// The listed (public) streams, the `limit` most recently updated, newest first.
-    public func listedStreams(limit: Int = 1024) -> [StreamInfo] {
+    public func listedStreams(limit: Int) -> [StreamInfo] {
         var all: [StreamInfo] = []
         for shard in shards { all += shard.listedStreams(limit: limit) }
         all.sort { $0.updated > $1.updated }
@@ -197,6 +203,43 @@ public final class Store: Sendable {
         }
         stats.budget = limits.memoryBudget ?? Int.max
         return stats
+    }
+
+    // MARK: Replication (a cluster member applies what each stream's owner decided)
+
+    /// Applies `message` as the stream's owner stored it (its `Id` and `Created` kept), creating the
+    /// stream with `settings` (the defaults when nil) if it does not exist here. With `previous`, the
+    /// owner's message before it must be here already, or nothing is applied and the outcome says
+    /// where this replica's copy of the stream ends. Not validated again: the owner did that.
+    public func replicate(_ message: Message, after previous: Int64?, settings: StreamInfo? = nil) -> ReplicaOutcome {
+        guard StreamName.isValid(message.stream) else { return .duplicate }
+        return shard(for: message.stream).replicate(message, after: previous, settings: settings, stored: StoredText(message.text))
+    }
+
+    /// Makes a stream the owner made, with its settings; nothing when it exists here already.
+    public func replicate(_ stream: StreamInfo) {
+        guard StreamName.isValid(stream.name), limits.ttlBounds.contains(stream.ttl) else { return }
+        shard(for: stream.name).replicate(stream)
+    }
+
+    /// The newest `Created` this store has for `stream`, remembered for a while after the stream is
+    /// removed; 0 for none.
+    public func newestCreated(stream: String) -> Int64 {
+        guard StreamName.isValid(stream) else { return 0 }
+        return shard(for: stream).newestCreated(stream: stream)
+    }
+
+    /// Records that other cluster members hold `remoteObservers` subscribers of `stream` in all; with
+    /// a `change`, the local subscribers get that presence event (and a paired pipe whose other
+    /// party left ends here too). Observer counts, expiry and pipes count these subscribers as well.
+    public func remotePresence(_ change: Presence.Change?, stream: String, remoteObservers: Int) {
+        guard StreamName.isValid(stream) else { return }
+        shard(for: stream).remotePresence(change, stream: stream, remoteObservers: max(0, remoteObservers))
+    }
+
+    /// Every live stream's entry, listed or not (a joining cluster member pages them all).
+    public func allStreams() -> [StreamInfo] {
+        shards.flatMap { $0.allStreams() }
     }
 
     /// Runs every shard's timing wheel up to the clock's now. The expiry timer does this each

@@ -18,6 +18,9 @@ public enum StoreError: Error, Equatable, Sendable {
     case pipeFull
     /// The pipe ended (one party left after both had joined); its name stays taken for its TTL.
     case pipeClosed
+    /// The store is one member of a cluster that cannot order writes now (NATS unreachable, or the
+    /// stream's owner did not answer in time).
+    case unavailable
 
     /// Malten's own wording, for frontends to send as is.
     public var message: String {
@@ -32,6 +35,7 @@ public enum StoreError: Error, Equatable, Sendable {
         case .invalidPipeName: "Invalid pipe name: 22 base64url characters"
         case .pipeFull: "Pipe is full"
         case .pipeClosed: "Pipe closed"
+        case .unavailable: "Cluster unavailable"
         }
     }
 }

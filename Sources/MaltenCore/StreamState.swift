@@ -18,7 +18,11 @@ final class StreamState: TimingWheelItem {
     var droppedMark: Int64 = 0
     /// Live subscriptions; a stream with subscribers does not expire.
     var subscribers = SubscriberGroups()
+    /// This process's subscribers.
     var observers: Int { subscribers.count }
+    /// Subscribers that other cluster members hold (0 when alone): they count as observers too.
+    var remoteObservers = 0
+    var allObservers: Int { observers + remoteObservers }
     /// Where the shard's timing wheel holds this stream (one entry at most).
     var wheelPosition: WheelPosition?
     private(set) var ring: Ring
@@ -68,7 +72,7 @@ final class StreamState: TimingWheelItem {
 
     /// Whether the stream has gone `ttl` without a message and has no observers.
     func isIdle(at now: Int64) -> Bool {
-        observers == 0 && updated + ttlNanos <= now
+        allObservers == 0 && updated + ttlNanos <= now
     }
 
     /// Drops messages older than the TTL from the head; returns how many it dropped.
@@ -88,7 +92,7 @@ final class StreamState: TimingWheelItem {
     }
 
     func info() -> StreamInfo {
-        StreamInfo(name: name, updated: updated, ttl: ttlSeconds, observers: observers, isPrivate: !isListed, isPipe: isPipe)
+        StreamInfo(name: name, updated: updated, ttl: ttlSeconds, observers: allObservers, isPrivate: !isListed, isPipe: isPipe)
     }
 
     /// Visits the messages a query selects, in the order the query defines.

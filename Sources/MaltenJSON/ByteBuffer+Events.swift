@@ -60,7 +60,7 @@ extension StoreError {
         case .messageTooLong: 413
         case .streamExists, .pipeFull: 409
         case .pipeClosed: 410
-        case .overBudget: 503
+        case .overBudget, .unavailable: 503
         }
     }
 }

@@ -172,7 +172,7 @@ extension ByteBuffer {
     /// A JSON array of the messages of `stream` that `query` selects, encoded straight from the
     /// ring's bytes inside the shard's hop; how many it wrote.
     @discardableResult
-    public mutating func writeMessages(of stream: String, _ query: ReadQuery, in store: Store) -> Int {
+    public mutating func writeMessages(of stream: String, _ query: ReadQuery, in store: any StreamStore) -> Int {
         writeInteger(UInt8(ascii: "["))
         var count = 0
         store.read(stream: stream, query) { message in
@@ -220,7 +220,7 @@ extension ByteBuffer {
 
     /// `{"streams":…,"listed":…,"messages":…,"bytes":…,"budget":…,"subscribers":…}`; budget is null when unbounded.
     public mutating func writeStats(_ stats: StoreStats) {
-        writeJSON(bound: 128 + 6 * JSONWriter.decimalBound) { json in
+        writeJSON(bound: 140 + 7 * JSONWriter.decimalBound) { json in
             json.raw("{\"streams\":")
             json.decimal(Int64(stats.streams))
             json.raw(",\"listed\":")
@@ -233,6 +233,8 @@ extension ByteBuffer {
             if stats.budget == Int.max { json.raw("null") } else { json.decimal(Int64(stats.budget)) }
             json.raw(",\"subscribers\":")
             json.decimal(Int64(stats.observers))
+            json.raw(",\"members\":")
+            json.decimal(Int64(stats.members))
             json.byte(UInt8(ascii: "}"))
         }
     }
