@@ -17,7 +17,7 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
     let stream: String
     let transport: EventTransport
     private let loop: EventLoopCourier
-    private let store: Store
+    private let store: any StreamStore
     private let settings: EventSettings
     private var writer: ChannelHandlerContext?
     private var subscription: Subscription?
@@ -37,7 +37,7 @@ final class EventConnection: StreamSubscriber, @unchecked Sendable {
     private var heardFrom = true
 
     init(
-        channel: any Channel, stream: String, transport: EventTransport, courier: EventLoopCourier, store: Store,
+        channel: any Channel, stream: String, transport: EventTransport, courier: EventLoopCourier, store: any StreamStore,
         settings: EventSettings
     ) {
         self.channel = channel

@@ -115,7 +115,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             deadline.requestEnded(context: context)
             // Before writing: the write may hand this handler the next pipelined request at once.
             releaseBody()
-            let response: Response
             do throws(HTTPError) {
                 let request = try Request(head: head, body: body)
                 if request.path == "/events" && request.method == .GET {
@@ -133,14 +132,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     courier.metrics.rateLimited += 1
                     throw HTTPError.tooManyRequests(retryAfter: wait)
                 }
-                response = router.respond(to: request, allocator: context.channel.allocator)
-                if response.status == .ok, request.path == "/messages" {
-                    if request.method == .POST { courier.metrics.posts += 1 } else { courier.metrics.reads += 1 }
-                }
+                answer(request, head: head, context: context)
             } catch {
-                response = error.response(allocator: context.channel.allocator)
+                write(error.response(allocator: context.channel.allocator), for: head, keepAlive: head.isKeepAlive, context: context)
             }
-            write(response, for: head, keepAlive: head.isKeepAlive, context: context)
         case (.end, .discarding):
             context.close(promise: nil)
         case (_, .discarding), (_, .streaming):
@@ -157,6 +152,26 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             courier.whenDelivered { context.flush() }
         }
         context.fireChannelReadComplete()
+    }
+
+    /// The router's answer, written at once, or from the loop when a clustered store answers later.
+    private func answer(_ request: Request, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let handler = NIOLoopBound((self, context), eventLoop: loop)
+        let isMessages = request.path == "/messages"
+        let isPost = request.method == .POST
+        router.respond(to: request, allocator: context.channel.allocator) { response in
+            @Sendable func write(later: Bool) {
+                let (handler, context) = handler.value
+                guard !later || context.channel.isActive else { return }
+                if response.status == .ok, isMessages {
+                    if isPost { handler.courier.metrics.posts += 1 } else { handler.courier.metrics.reads += 1 }
+                }
+                handler.write(response, for: head, keepAlive: head.isKeepAlive, context: context)
+                if later { context.flush() }
+            }
+            if loop.inEventLoop { write(later: false) } else { loop.execute { write(later: true) } }
+        }
     }
 
     /// `GET /metrics`: answered once every loop has given its counters.

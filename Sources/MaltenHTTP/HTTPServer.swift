@@ -21,7 +21,7 @@ public struct EventSettings: Sendable {
 
 /// Malten's HTTP frontend: a SwiftNIO server over a `Store`, run as a ServiceLifecycle service.
 ///
-///     let server = HTTPServer(store: Store(), configuration: .init(port: 9090), logger: logger)
+///     let server = HTTPServer(store: any StreamStore(), configuration: .init(port: 9090), logger: logger)
 ///     try await ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
 public final class HTTPServer: Service {
     /// Where to listen and how to bound each connection.
@@ -58,7 +58,7 @@ public final class HTTPServer: Service {
         }
     }
 
-    private let store: Store
+    private let store: any StreamStore
     private let configuration: Configuration
     private let logger: Logger
     private let group: any EventLoopGroup
@@ -67,7 +67,7 @@ public final class HTTPServer: Service {
     private let loops: [ObjectIdentifier: (allowance: BodyAllowance, courier: EventLoopCourier)]
 
     public init(
-        store: Store, configuration: Configuration, logger: Logger,
+        store: any StreamStore, configuration: Configuration, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.store = store

@@ -4,23 +4,27 @@ import NIOHTTP1
 
 /// Maps a request to the route that answers it: Malten's handful of paths, each with its methods.
 struct Router: Sendable {
-    let store: Store
+    let store: any StreamStore
 
-    func respond(to request: Request, allocator: ByteBufferAllocator) -> Response {
-        do {
-            return try route(request, allocator: allocator)
+    /// Answers `request` through `answer`, once: before returning, except for a write that a
+    /// clustered store orders elsewhere, which answers from the cluster's thread when it is done.
+    func respond(to request: Request, allocator: ByteBufferAllocator, answer: @escaping @Sendable (Response) -> Void) {
+        let routes = Routes(store: store, parameters: request.parameters, allocator: allocator)
+        do throws(HTTPError) {
+            switch (request.path, request.method) {
+            case ("/messages", .POST): try routes.postMessage(answer: answer)
+            case ("/streams", .POST): try routes.postStream(answer: answer)
+            default: answer(try route(request, routes: routes))
+            }
         } catch {
-            return error.response(allocator: allocator)
+            answer(error.response(allocator: allocator))
         }
     }
 
-    private func route(_ request: Request, allocator: ByteBufferAllocator) throws(HTTPError) -> Response {
-        let routes = Routes(store: store, parameters: request.parameters, allocator: allocator)
+    private func route(_ request: Request, routes: Routes) throws(HTTPError) -> Response {
         switch (request.path, request.method) {
         case ("/messages", .GET), ("/messages", .HEAD): return try routes.getMessages()
-        case ("/messages", .POST): return try routes.postMessage()
         case ("/streams", .GET), ("/streams", .HEAD): return try routes.getStreams()
-        case ("/streams", .POST): return try routes.postStream()
         case ("/stats", .GET), ("/stats", .HEAD): return routes.getStats()
         case ("/messages", .OPTIONS), ("/streams", .OPTIONS), ("/stats", .OPTIONS):
             return .preflight

@@ -4,7 +4,7 @@ import NIOCore
 
 /// The handlers of Malten's API for one request: read parameters, make one store call, encode JSON.
 struct Routes {
-    let store: Store
+    let store: any StreamStore
     let parameters: Parameters
     let allocator: ByteBufferAllocator
 
@@ -54,16 +54,19 @@ struct Routes {
     }
 
     /// `POST /messages`: `stream` and `text` (the 2023 client sends `message`).
-    func postMessage() throws(HTTPError) -> Response {
+    func postMessage(answer: @escaping @Sendable (Response) -> Void) throws(HTTPError) {
         let stream = try streamName()
         let text = parameters["text"] ?? parameters["message"] ?? ""
-        do {
-            let message = try store.post(stream: stream, text: text)
-            var body = allocator.buffer(capacity: 160 + text.utf8.count + stream.utf8.count)
-            body.writeMessage(message)
-            return .json(body)
-        } catch {
-            throw HTTPError(error)
+        let allocator = allocator
+        store.post(stream: stream, text: text) { result in
+            switch result {
+            case .success(let message):
+                var body = allocator.buffer(capacity: 160 + message.text.utf8.count + message.stream.utf8.count)
+                body.writeMessage(message)
+                answer(.json(body))
+            case .failure(let error):
+                answer(HTTPError(error).response(allocator: allocator))
+            }
         }
     }
 
@@ -88,19 +91,22 @@ struct Routes {
     }
 
     /// `POST /streams`: `stream` (random when absent), `private`, `ttl`, `pipe`.
-    func postStream() throws(HTTPError) -> Response {
+    func postStream(answer: @escaping @Sendable (Response) -> Void) throws(HTTPError) {
         let name = parameters["stream"]
         if let name, !StreamName.isValid(name) { throw HTTPError(StoreError.invalidStreamName) }
         let isPrivate = try boolean("private") ?? false
         let isPipe = try boolean("pipe") ?? false
         let ttl = try integer("ttl", in: Int.min...Int.max)
-        do {
-            let created = try store.create(stream: name, isPrivate: isPrivate, ttl: ttl, pipe: isPipe)
-            var body = allocator.buffer(capacity: 64 + created.name.utf8.count)
-            body.writeCreatedStream(created)
-            return .json(body)
-        } catch {
-            throw HTTPError(error)
+        let allocator = allocator
+        store.create(stream: name, isPrivate: isPrivate, ttl: ttl, pipe: isPipe) { result in
+            switch result {
+            case .success(let created):
+                var body = allocator.buffer(capacity: 64 + created.name.utf8.count)
+                body.writeCreatedStream(created)
+                answer(.json(body))
+            case .failure(let error):
+                answer(HTTPError(error).response(allocator: allocator))
+            }
         }
     }
 

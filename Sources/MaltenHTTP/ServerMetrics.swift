@@ -54,7 +54,7 @@ extension LoopMetrics.Route {
 /// written by swift-prometheus into a registry made for the scrape (so the serving path never
 /// touches it). No label carries a stream name, a text or an address.
 struct ServerMetrics: Sendable {
-    let store: Store
+    let store: any StreamStore
     let loops: [(any EventLoop, LoopMetrics)]
 
     /// The exposition, gathered from every loop.

@@ -12,7 +12,7 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
-    private let store: Store
+    private let store: any StreamStore
     private let target: EventRequest
     private let courier: EventLoopCourier
     private let settings: EventSettings
@@ -20,7 +20,7 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
     private let limits: (ClientLimits, ClientAddress?)?
     private var connection: EventConnection?
 
-    init(store: Store, target: EventRequest, courier: EventLoopCourier, settings: EventSettings, limits: (ClientLimits, ClientAddress?)?) {
+    init(store: any StreamStore, target: EventRequest, courier: EventLoopCourier, settings: EventSettings, limits: (ClientLimits, ClientAddress?)?) {
         self.store = store
         self.target = target
         self.courier = courier
@@ -51,7 +51,7 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
         connection?.heard()
         switch frame.opcode {
         case .text:
-            post(frame.unmaskedData)
+            post(frame.unmaskedData, context: context)
         case .binary:
             refuse("Binary frames are not accepted: send the message as text", status: 400)
         case .ping:
@@ -66,7 +66,7 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
         }
     }
 
-    private func post(_ payload: ByteBuffer) {
+    private func post(_ payload: ByteBuffer, context: ChannelHandlerContext) {
         guard let text = String(validating: payload.readableBytesView, as: UTF8.self) else {
             refuse("Message must be valid UTF-8", status: 400)
             return
@@ -76,11 +76,16 @@ final class WebSocketEventsHandler: ChannelInboundHandler {
             refuse("Too many requests", status: 429)  // the socket stays open
             return
         }
-        do {
-            _ = try store.post(stream: target.stream, text: text)
-            courier.metrics.posts += 1
-        } catch {
-            refuse(error.message, status: error.status)
+        let loop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        store.post(stream: target.stream, text: text) { result in
+            @Sendable func settle() {
+                switch result {
+                case .success: handler.value.courier.metrics.posts += 1
+                case .failure(let error): handler.value.refuse(error.message, status: error.status)
+                }
+            }
+            if loop.inEventLoop { settle() } else { loop.execute(settle) }
         }
     }
 
@@ -95,7 +100,7 @@ extension WebSocketEventsHandler {
     /// the HTTP handler and its 400, 409, 410 or 429 before any upgrade. Frames up to
     /// `maxFrameBytes` are read (larger ones close the connection, 1009); fragments are joined.
     static func upgrader(
-        store: Store, courier: EventLoopCourier, settings: EventSettings, maxFrameBytes: Int, limits: ClientLimits?
+        store: any StreamStore, courier: EventLoopCourier, settings: EventSettings, maxFrameBytes: Int, limits: ClientLimits?
     ) -> NIOWebSocketServerUpgrader {
         NIOWebSocketServerUpgrader(
             maxFrameSize: maxFrameBytes, automaticErrorHandling: true,

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Dispatch
 import MaltenCore
 import MaltenJSON
 import NIOCore
@@ -16,9 +17,9 @@ import Glibc
 /// subscriptions. Answers are written before any event they cause. Bad input never ends it; end of
 /// input does, after everything pending is written and every subscription ended.
 ///
-///     StdioFrontend(store: Store()).run()   // reads stdin until EOF
+///     StdioFrontend(store: any StreamStore()).run()   // reads stdin until EOF
 public final class StdioFrontend: @unchecked Sendable {
-    private let store: Store
+    private let store: any StreamStore
     private let input: Int32
     private let output: StdioOutput
     private let maxLineBytes: Int
@@ -28,7 +29,7 @@ public final class StdioFrontend: @unchecked Sendable {
     private var subscriberCount = 0
 
     /// - Parameter maxLineBytes: a longer line is refused (413) without being held whole.
-    public init(store: Store, input: Int32 = 0, output: Int32 = 1, maxLineBytes: Int = 64 << 10) {
+    public init(store: any StreamStore, input: Int32 = 0, output: Int32 = 1, maxLineBytes: Int = 64 << 10) {
         self.store = store
         self.input = input
         self.output = StdioOutput(descriptor: output)
@@ -141,6 +142,24 @@ public final class StdioFrontend: @unchecked Sendable {
         text?.isEmpty == false ? text : nil
     }
 
+    /// A write's answer, waited for: lines are answered in order, and a clustered store answers
+    /// from its own thread.
+    private static func wait<T: Sendable>(
+        _ write: (@escaping @Sendable (Result<T, StoreError>) -> Void) -> Void
+    ) throws(StdioError) -> T {
+        let answered = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<T, StoreError>?
+        write { result in
+            outcome = result
+            answered.signal()
+        }
+        answered.wait()
+        switch outcome.unsafelyUnwrapped {
+        case .success(let value): return value
+        case .failure(let error): throw StdioError(error)
+        }
+    }
+
     private func streamName(_ request: StdioRequest) throws(StdioError) -> String {
         let name = Self.present(request.stream) ?? StreamName.defaultName
         guard StreamName.isValid(name) else { throw StdioError(StoreError.invalidStreamName) }
@@ -150,12 +169,8 @@ public final class StdioFrontend: @unchecked Sendable {
     private func post(_ request: StdioRequest) throws(StdioError) {
         let stream = try streamName(request)
         let text = Self.present(request.text) ?? request.message ?? ""
-        do {
-            let message = try store.post(stream: stream, text: text)
-            ok(request.rid) { $0.writeMessage(message) }
-        } catch {
-            throw StdioError(error)
-        }
+        let message = try Self.wait { store.post(stream: stream, text: text, done: $0) }
+        ok(request.rid) { $0.writeMessage(message) }
     }
 
     private func get(_ request: StdioRequest) throws(StdioError) {
@@ -204,12 +219,10 @@ public final class StdioFrontend: @unchecked Sendable {
     private func create(_ request: StdioRequest) throws(StdioError) {
         let name = Self.present(request.stream)
         if let name, !StreamName.isValid(name) { throw StdioError(StoreError.invalidStreamName) }
-        do {
-            let created = try store.create(stream: name, isPrivate: request.private ?? false, ttl: request.ttl, pipe: request.pipe ?? false)
-            ok(request.rid) { $0.writeCreatedStream(created) }
-        } catch {
-            throw StdioError(error)
+        let created = try Self.wait {
+            store.create(stream: name, isPrivate: request.private ?? false, ttl: request.ttl, pipe: request.pipe ?? false, done: $0)
         }
+        ok(request.rid) { $0.writeCreatedStream(created) }
     }
 
     private func subscribe(_ request: StdioRequest) throws(StdioError) {
