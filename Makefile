@@ -3,15 +3,15 @@ SWIFT ?= swift
 # Every function in a section of its own, so that the linker can lay out what serving runs together
 # (Sources/malten/symbol-order.txt; see README, Memory).
 RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
-APT_BUILD = libjemalloc-dev pkg-config
-APT_BENCH = wrk nginx-light curl libnginx-mod-nchan
+APT_BUILD = libjemalloc-dev libnats-dev pkg-config
+APT_BENCH = wrk nginx-light curl libnginx-mod-nchan nats-server
 # The web page's tests drive Debian's headless Chromium through chromedriver, and check its
 # scripts with node (Debian's nodejs when no node is on the PATH).
 # strace and systemd-analyze check that nothing reaches a disk and the service unit; the OpenAPI
 # check's Python tools go into a virtual environment under .build/ (Tests/OpenAPI/requirements.txt).
-APT_TEST = chromium chromium-driver openssl strace systemd python3-venv
+APT_TEST = chromium chromium-driver openssl strace systemd python3-venv nats-server
 
-.PHONY: run build install test test-openapi bench bench-http bench-fanout symbol-order deps deps-test deps-bench clean
+.PHONY: run build install test test-openapi bench bench-http bench-fanout bench-cluster symbol-order deps deps-test deps-bench clean
 
 ## run: build a static release binary and serve on :9090 (MALTEN_* variables and ARGS="--flags" apply)
 run: build
@@ -54,6 +54,11 @@ bench-http: deps-bench build
 ## bench-fanout: SSE fan-out and idle subscribers against nchan in the same run (RUNS=3)
 bench-fanout: deps-bench build
 	./Benchmarks/fanout.sh $(or $(RUNS),3)
+
+## bench-cluster: posts through an owner and a forwarding member, and fan-out over three members,
+## against one server alone in the same run (RUNS=3)
+bench-cluster: deps-bench build
+	./Benchmarks/cluster.sh $(or $(RUNS),3)
 
 ## symbol-order: profile `malten serve` under valgrind, rewrite Sources/malten/symbol-order.txt and
 ## link again with it (SwiftPM does not see the list as an input)

@@ -90,6 +90,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Many servers as one over NATS: each stream's owner orders it, every member keeps a replica.
+        // The core never imports it; the frontends see one `StreamStore` either way.
+        .target(
+            name: "MaltenCluster",
+            dependencies: ["MaltenCore", "CNATS", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Debian's nats.c (libnats-dev), the NATS project's own C client.
+        .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
         // Debian's jemalloc (libjemalloc-dev), the server's allocator, and its statistics.
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
         .target(name: "CJemallocConfiguration", dependencies: ["CJemalloc"]),
@@ -106,6 +114,7 @@ let package = Package(
                 "MaltenHTTP",
                 "MaltenStdio",
                 "MaltenClient",
+                "MaltenCluster",
                 "CProcessControl",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -162,6 +171,7 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "MaltenClusterTests", dependencies: ["MaltenCluster", "MaltenCore"]),
         .testTarget(name: "MaltenCoreTests", dependencies: ["MaltenCore", "MaltenTestSupport"]),
         .testTarget(name: "MaltenJemallocTests", dependencies: ["MaltenJemalloc"]),
         .testTarget(name: "MaltenCryptoTests", dependencies: ["MaltenCrypto", "MaltenTestSupport"]),

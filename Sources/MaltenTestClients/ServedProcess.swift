@@ -89,6 +89,13 @@ public final class ServedProcess: @unchecked Sendable {
     /// What the server wrote to stderr so far.
     public var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
+    /// SIGKILL: the server dies at once, saying nothing to anyone (a crash, a pulled plug).
+    public func kill() {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// SIGTERM, as a service manager stops it; waits for the exit and removes the folder.
     public func stop() {
         if process.isRunning {

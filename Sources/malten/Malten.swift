@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import MaltenCluster
 import MaltenCore
 import MaltenHTTP
 import MaltenJemalloc
@@ -66,6 +67,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "GET /metrics in Prometheus' text format: on or off (MALTEN_METRICS). Default on.")
     var metrics: String?
 
+    @Option(help: "Join other Malten servers through NATS: URL[,URL…], nats:// or tls:// (MALTEN_NATS). Default: serve alone.")
+    var nats: String?
+
+    @Option(help: "PEM file of the CAs that sign the NATS servers' certificates, for tls:// (MALTEN_NATS_CA).")
+    var natsCa: String?
+
+    /// Moves this server's clock, for the cluster tests' clock-skew case.
+    @Option(help: ArgumentHelp(visibility: .private))
+    var clockOffset: Int64?
+
     @OptionGroup var store: StoreOptions
 
     @OptionGroup var memory: MemoryOptions
@@ -91,10 +102,18 @@ struct Serve: AsyncParsableCommand {
         raiseOpenFilesLimit(logger: logger)
         let protection = try memory.apply(environment)
         if let warning = protection.warning { logger.warning("\(warning)") }
+        let natsURLs = (nats ?? environment["MALTEN_NATS"] ?? "").split(separator: ",").map(String.init)
         logger.info(
-            "allocator jemalloc \(Jemalloc.version); memory budget \(limits.memoryBudget ?? 0) bytes; \(protection.state)")
+            """
+            allocator jemalloc \(Jemalloc.version); memory budget \(limits.memoryBudget ?? 0) bytes; \(protection.state); \
+            \(natsURLs.isEmpty ? "alone" : "cluster through \(natsURLs.count) NATS server(s)")
+            """)
 
-        let store = Store(limits: limits)
+        let clock = OffsetClock(offset: (clockOffset ?? 0) * 1_000_000_000)
+        let local = Store(limits: limits, clock: clock)
+        let cluster = try natsURLs.isEmpty ? nil : joinCluster(local, urls: natsURLs, environment: environment, clock: clock, logger: logger)
+        defer { cluster?.leave() }
+        let store: any StreamStore = cluster ?? local
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: usableCores())
         // Request bodies in flight are held to a twentieth of the budget (at least 1 MiB), so the
         // process stays within the budget plus its idle size plus 10% under any load.
@@ -116,6 +135,24 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Serve {
+    /// Connects to NATS and waits (up to 15 s) until this member has caught up with the others;
+    /// past that it serves anyway, refusing posts until it has.
+    func joinCluster(_ store: Store, urls: [String], environment: Environment, clock: OffsetClock, logger: Logger) throws -> ClusterStore {
+        for url in urls where !(url.hasPrefix("nats://") || url.hasPrefix("tls://")) {
+            throw ValidationError("NATS URL '\(url)' must start with nats:// or tls://")
+        }
+        let cluster: ClusterStore
+        do {
+            cluster = try ClusterStore(
+                store: store, urls: urls, caFile: natsCa ?? environment["MALTEN_NATS_CA"], clock: clock, logger: logger)
+        } catch {
+            logger.error("Cannot join the cluster: \(error)")
+            throw ExitCode.failure
+        }
+        if !cluster.join(timeout: 15) { logger.warning("Not caught up with the cluster yet: posts are refused until it is") }
+        return cluster
+    }
+
     /// `--rate-limit`, `--max-connections-per-client` and `--trusted-proxy`.
     func clientLimits(_ environment: Environment) throws -> ClientLimitSettings {
         let rate = try numberOrOff(
@@ -159,6 +196,14 @@ extension Serve {
         default: throw ValidationError("--tls-cert and --tls-key go together")
         }
     }
+}
+
+/// The system clock, moved by a whole number of seconds (`--clock-offset`; 0 for the real one).
+struct OffsetClock: WallClock {
+    let offset: Int64
+    private let system = SystemClock()
+
+    func now() -> Int64 { system.now() &+ offset }
 }
 
 /// `malten stdio`: JSON Lines on stdin and stdout, for pipelines and scripts.
