@@ -22,6 +22,8 @@ public struct FanOut {
     /// Posts sent before their answers come back (pipelined on one connection): 1 posts one
     /// after another, more stands for several publishers at once.
     public var inFlight = 1
+    /// Where the subscribers connect, round-robin (members of one cluster, say); `port` when empty.
+    public var subscriberPorts: [Int] = []
 
     public init(server: Server, port: Int, subscribers: Int, posts: Int) {
         self.server = server
@@ -113,7 +115,7 @@ private struct Client {
             let batch = min(256, count - opened)
             for index in opened..<(opened + batch) {
                 let stream = streams == 1 ? fanOut.stream : "\(fanOut.stream)\(index % streams)"
-                let fd = try connectSocket()
+                let fd = try connectSocket(port: fanOut.subscriberPorts.isEmpty ? fanOut.port : fanOut.subscriberPorts[index % fanOut.subscriberPorts.count])
                 let path = fanOut.server == .malten ? "/events?stream=\(stream)" : "/sub/\(stream)"
                 try send(fd, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
                 track(fd)
@@ -179,14 +181,14 @@ private struct Client {
 
     // MARK: Sockets
 
-    func connectSocket(blocking: Bool = false) throws -> Int32 {
+    func connectSocket(port: Int? = nil, blocking: Bool = false) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | (blocking ? 0 : Int32(SOCK_NONBLOCK.rawValue)), 0)
         guard fd >= 0 else { throw BenchError("socket: errno \(errno)") }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(fanOut.port).bigEndian)
+        address.sin_port = in_port_t(UInt16(port ?? fanOut.port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }

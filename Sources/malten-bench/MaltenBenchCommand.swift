@@ -89,10 +89,14 @@ struct FanOutRun: ParsableCommand {
     @Option(help: "Idle mode: spread the subscribers over this many streams.")
     var streams = 1
 
+    @Option(help: "Ports the subscribers connect to, round-robin (a cluster's members): PORT[,PORT…]. Default --port.")
+    var subscriberPorts: String?
+
     func run() throws {
         guard let kind = FanOut.Server(rawValue: server) else { throw ValidationError("--server is malten or nchan") }
         var load = FanOut(server: kind, port: port, subscribers: subscribers, posts: posts)
         load.inFlight = inFlight
+        load.subscriberPorts = (subscriberPorts ?? "").split(separator: ",").compactMap { Int($0) }
         if let serverPID {
             let idle = try load.idleBytesPerSubscriber(serverPID: serverPID, streams: streams)
             print("\(server) idle_subscribers=\(subscribers) streams=\(streams) rss_before_kb=\(idle.before / 1024) rss_after_kb=\(idle.after / 1024) per_subscriber_kib=\(fixed(idle.perSubscriber / 1024))")
