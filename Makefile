@@ -58,6 +58,7 @@ bench-fanout: deps-bench build
 ## bench-cluster: posts through an owner and a forwarding member, and fan-out over three members,
 ## against one server alone in the same run (RUNS=3)
 bench-cluster: deps-bench build
+	$(SWIFT) build $(RELEASE_FLAGS) --product malten-bench
 	./Benchmarks/cluster.sh $(or $(RUNS),3)
 
 ## symbol-order: profile `malten serve` under valgrind, rewrite Sources/malten/symbol-order.txt and
