@@ -26,6 +26,8 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
     /// How long a forwarded write waits for the owner.
     static let writeTimeout = DispatchTimeInterval.seconds(2)
     static let pageSize = 128
+    /// The most subscribers one member may claim on a stream, or items one page may claim to hold.
+    static let maxCount: Int64 = 1 << 20
 
     private let clock: any WallClock
     private let logger: Logger
@@ -108,7 +110,11 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
             default: done(.failure(.unavailable))
             }
         } local: { [self] in
-            done(sequence(stream: stream, text: text).map(\.0))
+            switch sequence(stream: stream, text: text) {
+            case .success(let (message, _)): done(.success(message))
+            case .failure(.store(let error)): done(.failure(error))
+            case .failure(.notOwner): done(.failure(.unavailable))  // the views differ for a moment
+            }
         }
     }
 
@@ -135,7 +141,11 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
             default: done(.failure(.unavailable))
             }
         } local: { [self] in
-            done(createOwned(stream: name, isPrivate: isPrivate, ttl: ttl, pipe: pipe))
+            switch createOwned(stream: name, isPrivate: isPrivate, ttl: ttl, pipe: pipe) {
+            case .success(let created): done(.success(created))
+            case .failure(.store(let error)): done(.failure(error))
+            case .failure(.notOwner): done(.failure(.unavailable))
+            }
         }
     }
 
@@ -194,63 +204,86 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
         }
     }
 
+    /// Why an owner did not order a write.
+    private enum Refusal: Error {
+        /// Another member owns the stream now: the sender asks again.
+        case notOwner
+        case store(StoreError)
+    }
+
     /// Orders a post as the stream's owner: on its sequencer, after making sure no member holds a
     /// newer message of it (a previous owner's), then published to all before it is answered.
-    private func sequence(stream: String, text: String) -> Result<(Message, previous: Int64), StoreError> {
-        guard catchUpAsOwner(stream) else { return .failure(.unavailable) }
+    /// `fresh` says, just before the post is stamped, whether its sender still waits for it.
+    private func sequence(stream: String, text: String, fresh: () -> Bool = { true }) -> Result<(Message, previous: Int64), Refusal> {
+        if let refusal = catchUpAsOwner(stream) { return .failure(refusal) }
+        guard fresh() else { return .failure(.store(.unavailable)) }
+        let (message, previous): (Message, Int64)
         do {
-            let (message, previous) = try store.sequence(stream: stream, text: text)
-            var stored = WireWriter(Kind.stored)
-            stored.word(memberID)
-            stored.int(previous)
-            stored.message(message)
-            connection.publish(subjects.stored, stored.bytes)
-            return .success((message, previous))
+            (message, previous) = try store.sequence(stream: stream, text: text)
         } catch {
-            return .failure(error)
+            return .failure(.store(error))
         }
+        var stored = WireWriter(Kind.stored)
+        stored.word(memberID)
+        stored.int(previous)
+        stored.message(message)
+        // Not published, not acknowledged: the other members learn of it by paging, later.
+        guard connection.publish(subjects.stored, stored.bytes) else { return .failure(.store(.unavailable)) }
+        return .success((message, previous))
     }
 
-    private func createOwned(stream: String, isPrivate: Bool, ttl: Int?, pipe: Bool) -> Result<CreatedStream, StoreError> {
-        guard catchUpAsOwner(stream) else { return .failure(.unavailable) }
+    private func createOwned(stream: String, isPrivate: Bool, ttl: Int?, pipe: Bool, fresh: () -> Bool = { true }) -> Result<CreatedStream, Refusal> {
+        if let refusal = catchUpAsOwner(stream) { return .failure(refusal) }
+        guard fresh() else { return .failure(.store(.unavailable)) }
+        let created: CreatedStream
         do {
-            let created = try store.create(stream: stream, isPrivate: isPrivate, ttl: ttl, pipe: pipe)
-            var stored = WireWriter(Kind.created)
-            stored.word(memberID)
-            stored.stream(Self.info(created))
-            connection.publish(subjects.stored, stored.bytes)
-            return .success(created)
+            created = try store.create(stream: stream, isPrivate: isPrivate, ttl: ttl, pipe: pipe)
         } catch {
-            return .failure(error)
+            return .failure(.store(error))
         }
+        var stored = WireWriter(Kind.created)
+        stored.word(memberID)
+        stored.stream(Self.info(created))
+        guard connection.publish(subjects.stored, stored.bytes) else { return .failure(.store(.unavailable)) }
+        return .success(created)
     }
 
-    /// On the stream's sequencer: once per membership epoch, asks every member for the newest
-    /// `Created` it holds of the stream and pages what this one lacks from the one with the most.
-    /// False when this member should not order writes now.
-    private func catchUpAsOwner(_ stream: String) -> Bool {
-        let (epoch, others, ready) = state.sync { (membership.epoch, membership.count - 1, isReady && isConnected) }
-        guard ready else { return false }
+    /// On the stream's sequencer, just before a write is ordered: whether this member still owns
+    /// the stream and, once per membership epoch, asks every other member for the newest `Created`
+    /// it holds of the stream and pages what this one lacks from the one with the most. A member
+    /// that does not answer leaves the stream uncaught-up and the write refused.
+    private func catchUpAsOwner(_ stream: String) -> Refusal? {
+        let (epoch, others, ready, owns) = state.sync {
+            (membership.epoch, membership.count - 1, isReady && isConnected, membership.owner(of: stream) == memberID)
+        }
+        guard ready else { return .store(.unavailable) }
+        guard owns else { return .notOwner }
         let sequencer = sequencer(for: stream)
-        if sequencer.epoch != epoch {
+        // A new epoch, or so many streams that the set should start over (each is caught up again).
+        if sequencer.epoch != epoch || sequencer.synced.count >= Sequencer.syncedLimit {
             sequencer.epoch = epoch
             sequencer.synced.removeAll()
         }
-        guard !sequencer.synced.contains(stream) else { return true }
+        guard !sequencer.synced.contains(stream) else { return nil }
         if others > 0 {
             var ask = WireWriter(Kind.newest)
             ask.string(stream)
             let mine = store.newestCreated(stream: stream)
             var newest: (member: UInt64, created: Int64)?
-            for reply in connection.requestAndWait(subjects.newest, ask.bytes, timeout: .milliseconds(500), expected: others) {
+            let replies = connection.requestAndWait(subjects.newest, ask.bytes, timeout: .seconds(1), expected: others)
+            guard replies.count >= others else { return .store(.unavailable) }
+            for reply in replies {
                 var reader = WireReader(reply)
                 guard let member = reader.word(), let created = reader.int() else { continue }
                 if created > mine && created > (newest?.created ?? 0) { newest = (member, created) }
             }
-            if let newest { page(stream, from: newest.member, since: mine) }
+            if let newest {
+                page(stream, from: newest.member, since: mine)
+                guard store.newestCreated(stream: stream) >= newest.created else { return .store(.unavailable) }
+            }
         }
         sequencer.synced.insert(stream)
-        return true
+        return nil
     }
 
     private func sequencer(for stream: String) -> Sequencer {
@@ -274,51 +307,55 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
         guard let reply = message.reply else { return }
         var reader = WireReader(message.payload)
         guard let kind = reader.byte(), let origin = reader.word(), let sentAt = reader.int(), let stream = reader.string() else { return }
-        let (isOwner, isStale) = state.sync { () -> (Bool, Bool) in
-            let owner = isReady && isConnected && membership.owner(of: stream) == memberID
-            // A request that NATS held through a reconnect is older than its sender waited: its
-            // sender has answered 503 already, so it must not be stored now.
-            guard let sender = membership.member(origin) else { return (owner, false) }
-            let age = clock.now() + sender.clockOffset - sentAt
-            return (owner, age > 1_500_000_000)
-        }
-        if isStale { return }
-        guard isOwner else {
-            connection.publish(reply, WireWriter(Reply.notOwner).bytes)
-            return
-        }
+        // Checked as it arrives and again just before it is ordered (catching up can take a while).
+        let fresh: @Sendable () -> Bool = { [self] in state.sync { isFresh(sentAt: sentAt, from: origin) } }
+        guard fresh() else { return }
         switch kind {
         case Kind.post:
             guard let text = reader.string() else { return }
             sequencer(for: stream).queue.async { [self] in
-                var answer: WireWriter
-                switch sequence(stream: stream, text: text) {
+                var answer = WireWriter(Reply.ok)
+                switch sequence(stream: stream, text: text, fresh: fresh) {
                 case .success(let (message, previous)):
-                    answer = WireWriter(Reply.ok)
                     answer.message(message)
                     answer.int(previous)
-                case .failure(let error):
-                    answer = WireWriter(Reply.refused)
-                    answer.error(error)
+                case .failure(let refusal):
+                    answer = Self.refusal(refusal)
                 }
                 connection.publish(reply, answer.bytes)
             }
         case Kind.create:
             guard let isPrivate = reader.bool(), let ttl = reader.int(), let pipe = reader.bool() else { return }
             sequencer(for: stream).queue.async { [self] in
-                var answer: WireWriter
-                switch createOwned(stream: stream, isPrivate: isPrivate, ttl: ttl < 0 ? nil : Int(ttl), pipe: pipe) {
-                case .success(let created):
-                    answer = WireWriter(Reply.ok)
-                    answer.stream(Self.info(created))
-                case .failure(let error):
-                    answer = WireWriter(Reply.refused)
-                    answer.error(error)
+                var answer = WireWriter(Reply.ok)
+                switch createOwned(stream: stream, isPrivate: isPrivate, ttl: ttl < 0 ? nil : Int(clamping: ttl), pipe: pipe, fresh: fresh) {
+                case .success(let created): answer.stream(Self.info(created))
+                case .failure(let refusal): answer = Self.refusal(refusal)
                 }
                 connection.publish(reply, answer.bytes)
             }
         default:
             return
+        }
+    }
+
+    /// On the state queue: whether a forwarded write's sender, whose clock said `sentAt`, still
+    /// waits for its answer. One that NATS held through a reconnect, or that waited behind a
+    /// catch-up, is older than that: its sender answered 503, so it must not be stored now. A sender
+    /// not heard from (this member just reconnected) counts as having given up.
+    private func isFresh(sentAt: Int64, from origin: UInt64) -> Bool {
+        guard let sender = membership.member(origin) else { return false }
+        return clock.now() &+ sender.clockOffset &- sentAt < 1_500_000_000
+    }
+
+    private static func refusal(_ refusal: Refusal) -> WireWriter {
+        switch refusal {
+        case .notOwner:
+            return WireWriter(Reply.notOwner)
+        case .store(let error):
+            var answer = WireWriter(Reply.refused)
+            answer.error(error)
+            return answer
         }
     }
 
@@ -330,7 +367,8 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
             guard let owner = reader.word(), let previous = reader.int(), let message = reader.message() else { return }
             if case .missing(let after) = store.replicate(message, after: previous) {
                 page(message.stream, from: owner, since: after)
-                _ = store.replicate(message, after: nil)
+                // Still missing when paging failed: the owner's next message finds the hole again.
+                _ = store.replicate(message, after: previous)
             }
         case Kind.created:
             guard reader.word() != nil, let info = reader.stream() else { return }
@@ -350,7 +388,7 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
             var reader = WireReader(connection.requestAndWait(subjects.page(member), ask.bytes, timeout: .seconds(2)).first ?? [])
             guard let more = reader.bool(), let hasInfo = reader.bool() else { return }
             if hasInfo, let info = reader.stream() { store.replicate(info) }
-            guard let count = reader.int() else { return }
+            guard let count = reader.int(), (0...Self.maxCount).contains(count) else { return }
             for _ in 0..<count {
                 guard let message = reader.message() else { return }
                 _ = store.replicate(message, after: nil)
@@ -389,18 +427,17 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
         }
     }
 
-    /// A new owner asks what this member holds of a stream: answered on the stream's sequencer, so
-    /// that a write this member was ordering as the previous owner is in the answer.
+    /// A new owner asks what this member holds of a stream. Answered from the store at once (a
+    /// write this member stamped as the previous owner is in it); writes still queued here meet
+    /// the ownership check before they are ordered.
     private func newestRequest(_ message: NATSConnection.Message) {
         guard let reply = message.reply else { return }
         var reader = WireReader(message.payload)
-        guard let stream = reader.string() else { return }
-        sequencer(for: stream).queue.async { [self] in
-            var answer = WireWriter(0)
-            answer.word(memberID)
-            answer.int(store.newestCreated(stream: stream))
-            connection.publish(reply, Array(answer.bytes.dropFirst()))
-        }
+        guard reader.byte() == Kind.newest, let stream = reader.string() else { return }
+        var answer = WireWriter()
+        answer.word(memberID)
+        answer.int(store.newestCreated(stream: stream))
+        connection.publish(reply, answer.bytes)
     }
 
     // MARK: Membership
@@ -439,7 +476,7 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
         guard kind == Kind.heartbeat, let isReady = reader.bool(), let sentAt = reader.int(), let version = reader.word() else { return }
         state.async { [self] in
             let before = membership.heard(
-                id, isReady: isReady, clockOffset: sentAt - now, presenceVersion: version, at: DispatchTime.now().uptimeNanoseconds)
+                id, isReady: isReady, clockOffset: sentAt &- now, presenceVersion: version, at: DispatchTime.now().uptimeNanoseconds)
             if before == nil { logger.info("Cluster member joined", metadata: ["members": "\(membership.count)"]) }
             if presence.version(of: id) != version { askPresence(of: id) }
         }
@@ -498,13 +535,14 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
             var ask = WireWriter(Kind.pageStreams)
             ask.int(offset)
             var reader = WireReader(connection.requestAndWait(subjects.page(peer), ask.bytes, timeout: .seconds(2)).first ?? [])
-            guard let more = reader.bool(), let count = reader.int() else { break }
-            for _ in 0..<count {
-                guard let info = reader.stream() else { break }
+            guard let more = reader.bool(), let count = reader.int(), (0...Self.maxCount).contains(count) else { break }
+            var read: Int64 = 0
+            while read < count, let info = reader.stream() {
                 streams.append(info)
+                read += 1
             }
-            offset += count
-            if !more || count == 0 { break }
+            offset += read
+            if !more || read < count || count == 0 { break }
         }
         for info in streams {
             store.replicate(info)
@@ -539,11 +577,11 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
     private func presenceChange(_ payload: [UInt8]) {
         var reader = WireReader(payload)
         guard reader.byte() == Kind.presence, let member = reader.word(), let version = reader.word(),
-            let stream = reader.string(), let isConnect = reader.bool(), let count = reader.int()
+            let stream = reader.string(), let isConnect = reader.bool(), let count = reader.int(), (0...Self.maxCount).contains(count)
         else { return }
         state.async { [self] in
             guard membership.member(member) != nil else { return }  // heard before its first heartbeat: the snapshot brings it
-            if presence.version(of: member) != version - 1 { return askPresence(of: member) }
+            if version == 0 || presence.version(of: member) != version - 1 { return askPresence(of: member) }
             let total = presence.set(member, stream: stream, count: Int(count), version: version)
             store.remotePresence(isConnect ? .connect : .close, stream: stream, remoteObservers: total)
         }
@@ -553,10 +591,10 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
     private func askPresence(of member: UInt64) {
         connection.request(subjects.presenceSnapshot(member), [], timeout: .seconds(2)) { [self] replies in
             var reader = WireReader(replies.first ?? [])
-            guard let version = reader.word(), let count = reader.int() else { return }
+            guard let version = reader.word(), let count = reader.int(), (0...Self.maxCount).contains(count) else { return }
             var counts: [String: Int] = [:]
             for _ in 0..<count {
-                guard let stream = reader.string(), let observers = reader.int() else { return }
+                guard let stream = reader.string(), let observers = reader.int(), (0...Self.maxCount).contains(observers) else { return }
                 counts[stream] = Int(observers)
             }
             let snapshot = counts
@@ -572,7 +610,7 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
     private func presenceSnapshotRequest(_ message: NATSConnection.Message) {
         guard let reply = message.reply else { return }
         state.async { [self] in
-            var answer = WireWriter(0)
+            var answer = WireWriter()
             answer.word(presence.version)
             let counts = presence.localCounts
             answer.int(Int64(counts.count))
@@ -580,7 +618,7 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
                 answer.string(stream)
                 answer.int(Int64(count))
             }
-            connection.publish(reply, Array(answer.bytes.dropFirst()))
+            connection.publish(reply, answer.bytes)
         }
     }
 
@@ -595,6 +633,7 @@ private final class Sequencer: @unchecked Sendable {
     let queue: DispatchQueue
     var epoch = -1
     var synced: Set<String> = []
+    static let syncedLimit = 1 << 16
 
     init(index: Int) { queue = DispatchQueue(label: "malten.cluster.sequencer.\(index)") }
 }

@@ -74,6 +74,9 @@ final class NATSConnection: @unchecked Sendable {
         try Self.check(natsOptions_SetMaxPingsOut(options, 2))
         try Self.check(natsOptions_SetReconnectBufSize(options, 1))
         try Self.check(natsOptions_SetMaxPendingMsgs(options, 1 << 20))
+        // Each subscription delivers on a thread of its own: a handler that waits for a reply
+        // (paging a hole) must not hold up the inbox that brings it, whatever the environment says.
+        try Self.check(natsOptions_UseGlobalMessageDelivery(options, false))
         if let caFile { try Self.check(natsOptions_LoadCATrustedCertificates(options, caFile)) }
         let box = CallbackBox(changed)
         let context = Unmanaged.passUnretained(box).toOpaque()
@@ -151,8 +154,8 @@ final class NATSConnection: @unchecked Sendable {
             return pending.next
         }
         if !publish(subject, payload, reply: "\(inbox).\(token)") {
-            pending.withLock { _ = $0.waiting.removeValue(forKey: token) }
-            done([])
+            // Unless a disconnect's abandonRequests has answered it already.
+            if pending.withLock({ $0.waiting.removeValue(forKey: token) }) != nil { done([]) }
         }
     }
 

@@ -52,6 +52,8 @@ struct PresenceTable {
 
     /// Replaces all of `member`'s counts; returns the streams whose totals changed, with the totals.
     mutating func replace(_ member: UInt64, counts: [String: Int], version: UInt64) -> [(String, Int)] {
+        // A snapshot that crossed a newer change on the way is already out of date.
+        if let held = remote[member]?.version, held > version { return [] }
         let before = remote[member]?.counts ?? [:]
         remote[member] = (version, counts.filter { $0.value > 0 })
         var changed: [(String, Int)] = []

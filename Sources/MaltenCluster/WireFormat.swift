@@ -6,7 +6,11 @@ import MaltenCore
 struct WireWriter {
     private(set) var bytes: [UInt8] = []
 
+    /// A payload that starts with its kind (or, for an answer, its outcome).
     init(_ kind: UInt8) { bytes.append(kind) }
+
+    /// An answer whose asker knows what it holds.
+    init() {}
 
     mutating func byte(_ value: UInt8) { bytes.append(value) }
     mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }

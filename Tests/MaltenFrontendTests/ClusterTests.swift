@@ -326,7 +326,7 @@ final class NATSServer: @unchecked Sendable {
     }
 
     private static func launch(port: Int, log: URL) async throws -> (Process, Int) {
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/nats-server")
         process.arguments = ["-a", "127.0.0.1", "-p", "\(port)", "-l", log.path]
