@@ -55,7 +55,7 @@ final class Shard: @unchecked Sendable {
                 return .failure(.pipeClosed)
             }
             let stream = liveStream(name, at: now)
-                ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
+                ?? insertStream(nil, name: name, at: now)
             let previous = stream.lastCreated
             let slot = Slot(created: max(now, previous + 1), id: .random(using: &random), text: stored)
             return .success((append(slot, text: text, to: stream), previous))
@@ -91,9 +91,7 @@ final class Shard: @unchecked Sendable {
     func replicate(_ info: StreamInfo) {
         onQueue {
             let now = clock.now()
-            guard !isClosedPipe(info.name, at: now), liveStream(info.name, at: now) == nil,
-                MemoryCost.stream(name: info.name, capacity: limits.streamCapacity) <= budget
-            else { return }
+            guard !isClosedPipe(info.name, at: now), liveStream(info.name, at: now) == nil, fitsEmpty(info.name) else { return }
             enforceBudget(keeping: insertStream(info, name: info.name, at: now))
         }
     }
@@ -105,10 +103,8 @@ final class Shard: @unchecked Sendable {
             let now = clock.now()
             guard !isClosedPipe(name, at: now) else { return }
             let existing = liveStream(name, at: now)
-            guard existing != nil || remoteObservers > 0,
-                MemoryCost.stream(name: name, capacity: limits.streamCapacity) <= budget
-            else { return }
-            let stream = existing ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
+            guard existing != nil || remoteObservers > 0, fitsEmpty(name) else { return }
+            let stream = existing ?? insertStream(nil, name: name, at: now)
             remoteObserverCount += remoteObservers - stream.remoteObservers
             stream.remoteObservers = remoteObservers
             if existing == nil { enforceBudget(keeping: stream) }
@@ -158,13 +154,13 @@ final class Shard: @unchecked Sendable {
         stream name: String, since: Int64?, subscriber: any StreamSubscriber
     ) -> Result<Subscription, StoreError> {
         onQueue {
-            guard MemoryCost.stream(name: name, capacity: limits.streamCapacity) <= budget else {
+            guard fitsEmpty(name) else {
                 return .failure(.overBudget)
             }
             let now = clock.now()
             if isClosedPipe(name, at: now) { return .failure(.pipeClosed) }
             let stream = liveStream(name, at: now)
-                ?? insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now)
+                ?? insertStream(nil, name: name, at: now)
             if stream.isPipe && stream.allObservers >= 2 { return .failure(.pipeFull) }
             enforceBudget(keeping: stream)
             if let since {
@@ -382,6 +378,11 @@ final class Shard: @unchecked Sendable {
         }
     }
 
+    /// Whether an empty stream of this name could fit in the budget, everything else evicted.
+    private func fitsEmpty(_ name: String) -> Bool {
+        MemoryCost.stream(name: name, capacity: limits.streamCapacity) <= budget
+    }
+
     /// Whether a stream holding only this text could fit in the budget.
     private func fits(_ stored: StoredText, in name: String) -> Bool {
         MemoryCost.stream(name: name, capacity: limits.streamCapacity) + StoredText.heapBytes(utf8Count: stored.byteCount) <= budget
@@ -400,7 +401,7 @@ final class Shard: @unchecked Sendable {
         return message
     }
 
-    /// A stream with an owner's settings, or the defaults when there are none.
+    /// A stream with an owner's settings, or the defaults (unlisted, the default TTL) when there are none.
     private func insertStream(_ settings: StreamInfo?, name: String, at now: Int64) -> StreamState {
         guard let settings else { return insertStream(name: name, isListed: false, ttl: limits.defaultTTL, at: now) }
         return insertStream(name: name, isListed: !settings.isPrivate && !settings.isPipe, ttl: settings.ttl, at: now, isPipe: settings.isPipe)
