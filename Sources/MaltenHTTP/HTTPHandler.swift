@@ -126,13 +126,17 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     scrape(metrics, head: head, context: context)
                     return
                 }
-                if request.method == .POST, request.path == "/messages" || request.path == "/streams",
-                    let wait = limits?.takeWrite(from: client(of: head, context: context))
-                {
+                guard Router.isWrite(request) else {
+                    let response = router.respond(to: request, allocator: context.channel.allocator)
+                    if response.status == .ok, request.path == "/messages" { courier.metrics.reads += 1 }
+                    write(response, for: head, keepAlive: head.isKeepAlive, context: context)
+                    return
+                }
+                if let wait = limits?.takeWrite(from: client(of: head, context: context)) {
                     courier.metrics.rateLimited += 1
                     throw HTTPError.tooManyRequests(retryAfter: wait)
                 }
-                answer(request, head: head, context: context)
+                answerWrite(request, head: head, context: context)
             } catch {
                 write(error.response(allocator: context.channel.allocator), for: head, keepAlive: head.isKeepAlive, context: context)
             }
@@ -154,19 +158,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelReadComplete()
     }
 
-    /// The router's answer, written at once, or from the loop when a clustered store answers later.
-    private func answer(_ request: Request, head: HTTPRequestHead, context: ChannelHandlerContext) {
+    /// A write's answer, written at once, or from the loop when a clustered store answers later.
+    private func answerWrite(_ request: Request, head: HTTPRequestHead, context: ChannelHandlerContext) {
         let loop = context.eventLoop
         let handler = NIOLoopBound((self, context), eventLoop: loop)
-        let isMessages = request.path == "/messages"
-        let isPost = request.method == .POST
-        router.respond(to: request, allocator: context.channel.allocator) { response in
+        let isPost = request.path == "/messages"
+        router.write(request, allocator: context.channel.allocator) { response in
             @Sendable func write(later: Bool) {
                 let (handler, context) = handler.value
                 guard !later || context.channel.isActive else { return }
-                if response.status == .ok, isMessages {
-                    if isPost { handler.courier.metrics.posts += 1 } else { handler.courier.metrics.reads += 1 }
-                }
+                if response.status == .ok, isPost { handler.courier.metrics.posts += 1 }
                 handler.write(response, for: head, keepAlive: head.isKeepAlive, context: context)
                 if later { context.flush() }
             }

@@ -6,16 +6,27 @@ import NIOHTTP1
 struct Router: Sendable {
     let store: any StreamStore
 
-    /// Answers `request` through `answer`, once: before returning, except for a write that a
-    /// clustered store orders elsewhere, which answers from the cluster's thread when it is done.
-    func respond(to request: Request, allocator: ByteBufferAllocator, answer: @escaping @Sendable (Response) -> Void) {
+    /// Whether `request` is a write (`POST /messages`, `POST /streams`): answered through
+    /// `write(_:allocator:answer:)`, everything else by `respond`.
+    static func isWrite(_ request: Request) -> Bool {
+        request.method == .POST && (request.path == "/messages" || request.path == "/streams")
+    }
+
+    /// Answers anything but a write, at once.
+    func respond(to request: Request, allocator: ByteBufferAllocator) -> Response {
+        do {
+            return try route(request, routes: Routes(store: store, parameters: request.parameters, allocator: allocator))
+        } catch {
+            return error.response(allocator: allocator)
+        }
+    }
+
+    /// Answers a write through `answer`, once: before returning on a local store; from the
+    /// cluster's thread, when it is done, on a clustered one.
+    func write(_ request: Request, allocator: ByteBufferAllocator, answer: @escaping @Sendable (Response) -> Void) {
         let routes = Routes(store: store, parameters: request.parameters, allocator: allocator)
         do throws(HTTPError) {
-            switch (request.path, request.method) {
-            case ("/messages", .POST): try routes.postMessage(answer: answer)
-            case ("/streams", .POST): try routes.postStream(answer: answer)
-            default: answer(try route(request, routes: routes))
-            }
+            if request.path == "/messages" { try routes.postMessage(answer: answer) } else { try routes.postStream(answer: answer) }
         } catch {
             answer(error.response(allocator: allocator))
         }
