@@ -19,9 +19,9 @@ public struct EventSettings: Sendable {
     }
 }
 
-/// Malten's HTTP frontend: a SwiftNIO server over a `Store`, run as a ServiceLifecycle service.
+/// Malten's HTTP frontend: a SwiftNIO server over a `StreamStore` (a `Store`, or a cluster member), run as a ServiceLifecycle service.
 ///
-///     let server = HTTPServer(store: any StreamStore(), configuration: .init(port: 9090), logger: logger)
+///     let server = HTTPServer(store: Store(), configuration: .init(port: 9090), logger: logger)
 ///     try await ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
 public final class HTTPServer: Service {
     /// Where to listen and how to bound each connection.

@@ -17,7 +17,7 @@ import Glibc
 /// subscriptions. Answers are written before any event they cause. Bad input never ends it; end of
 /// input does, after everything pending is written and every subscription ended.
 ///
-///     StdioFrontend(store: any StreamStore()).run()   // reads stdin until EOF
+///     StdioFrontend(store: Store()).run()   // reads stdin until EOF
 public final class StdioFrontend: @unchecked Sendable {
     private let store: any StreamStore
     private let input: Int32
