@@ -61,7 +61,7 @@ import Glibc
         #expect(try await onA.next().data["Text"] as? String == "connect")
         #expect(try await onC.next().data["Text"] as? String == "connect")  // A's subscriber, told on C
         try await cluster.eventually("Observers 2 on B") {
-            try await b.call(Call("streams", [("stream", "live")])).object["live"].flatMap { ($0 as? [String: Any])?["Observers"] as? Int } == 2
+            try await b.observers(of: "live") == 2
         }
 
         var sent: [String] = []
@@ -98,7 +98,7 @@ import Glibc
         while onCAfter.count < 4 { onCAfter.append(try await onC.next().data["Text"] as? String ?? "?") }
         #expect(onCAfter == ["live-10", "live-11", "live-12", "connect"])  // then B's resumed subscriber
         try await cluster.eventually("Observers 2 on A") {
-            try await a.call(Call("streams", [("stream", "live")])).object["live"].flatMap { ($0 as? [String: Any])?["Observers"] as? Int } == 2
+            try await a.observers(of: "live") == 2
         }
         #expect(try await a.call(Call("stats")).object["subscribers"] as? Int == 2)
     }
@@ -114,7 +114,7 @@ import Glibc
         let watcher = try await EventStreamClient.connect(port: doomed.port, path: "/events?stream=busy-0")
         defer { watcher.close() }
         try await cluster.eventually("Observers 1 on B") {
-            try await b.call(Call("streams", [("stream", "busy-0")])).object["busy-0"].flatMap { ($0 as? [String: Any])?["Observers"] as? Int } == 1
+            try await b.observers(of: "busy-0") == 1
         }
 
         let killed = Mutex(false)
@@ -151,7 +151,7 @@ import Glibc
 
         try await cluster.expectIdentical(streams, holding: acknowledged)
         try await cluster.eventually("the dead member's subscriber left") {
-            try await b.call(Call("streams", [("stream", "busy-0")])).object["busy-0"].flatMap { ($0 as? [String: Any])?["Observers"] as? Int } == 0
+            try await b.observers(of: "busy-0") == 0
         }
         #expect(try await b.call(Call("stats")).object["members"] as? Int == 2)
     }
@@ -192,6 +192,14 @@ import Glibc
                 try await member.call(Call("get", [("stream", "outage")])).array.map { $0["Text"] as? String } == ["before", "after"]
             }
         }
+    }
+}
+
+extension HTTPDriver {
+    /// The stream's `Observers` as this member lists it; nil when it has no such stream.
+    func observers(of stream: String) async throws -> Int? {
+        let entry = try await call(Call("streams", [("stream", stream)])).object[stream] as? [String: Any]
+        return entry?["Observers"] as? Int
     }
 }
 
