@@ -37,7 +37,8 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
     private let state = DispatchQueue(label: "malten.cluster.state")
     private var membership: Membership
     private var isConnected = false
-    private var isReady = false
+    /// Caught up and taking posts (the membership's own flag, which also moves the epoch).
+    private var isReady: Bool { membership.isSelfReady }
     private var generation = 0
     private var presence = PresenceTable()
     /// Writes of one stream are ordered on one of these (by the name's hash), on its owner.
@@ -82,7 +83,7 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
     public func leave() {
         state.sync {
             for timer in timers { timer.cancel() }
-            isReady = false
+            membership.isSelfReady = false
         }
         var hello = WireWriter(Kind.leaving)
         hello.word(memberID)
@@ -476,7 +477,7 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
         guard kind == Kind.heartbeat, let isReady = reader.bool(), let sentAt = reader.int(), let version = reader.word() else { return }
         state.async { [self] in
             let before = membership.heard(
-                id, isReady: isReady, clockOffset: sentAt &- now, presenceVersion: version, at: DispatchTime.now().uptimeNanoseconds)
+                id, isReady: isReady, clockOffset: sentAt &- now, at: DispatchTime.now().uptimeNanoseconds)
             if before == nil { logger.info("Cluster member joined", metadata: ["members": "\(membership.count)"]) }
             if presence.version(of: id) != version { askPresence(of: id) }
         }
@@ -510,7 +511,6 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
                 catchUpQueue.async { self.catchUp(generation: generation) }
             } else {
                 logger.warning("NATS unreachable: refusing posts until it is back")
-                isReady = false
                 membership.isSelfReady = false
             }
         }
@@ -520,7 +520,6 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
     /// posts. Runs again after every reconnect.
     private func catchUp(generation: Int) {
         state.sync {
-            isReady = false
             membership.isSelfReady = false
             sendHeartbeat()
         }
@@ -554,7 +553,6 @@ public final class ClusterStore: StreamStore, @unchecked Sendable {
     private func finishCatchUp(generation: Int) {
         state.sync {
             guard self.generation == generation, isConnected else { return }
-            isReady = true
             membership.isSelfReady = true
             sendHeartbeat()
             logger.info("Cluster member ready", metadata: ["member": "\(subjects.memberHex)", "members": "\(membership.count)"])

@@ -8,7 +8,6 @@ struct Membership {
         var lastHeard: UInt64
         /// Its wall clock minus ours, as its last heartbeat showed (NATS's latency included).
         var clockOffset: Int64
-        var presenceVersion: UInt64
     }
 
     let selfID: UInt64
@@ -26,9 +25,9 @@ struct Membership {
 
     /// Records a heartbeat; returns the member as it was before (nil when it is new).
     @discardableResult
-    mutating func heard(_ id: UInt64, isReady: Bool, clockOffset: Int64, presenceVersion: UInt64, at now: UInt64) -> Member? {
+    mutating func heard(_ id: UInt64, isReady: Bool, clockOffset: Int64, at now: UInt64) -> Member? {
         let before = others[id]
-        others[id] = Member(isReady: isReady, lastHeard: now, clockOffset: clockOffset, presenceVersion: presenceVersion)
+        others[id] = Member(isReady: isReady, lastHeard: now, clockOffset: clockOffset)
         if before?.isReady != isReady && (isReady || before?.isReady == true) { epoch += 1 }
         return before
     }

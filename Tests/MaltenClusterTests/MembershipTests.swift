@@ -9,10 +9,10 @@ import Testing
         var b = Membership(selfID: 2)
         a.isSelfReady = true
         b.isSelfReady = true
-        a.heard(2, isReady: true, clockOffset: 0, presenceVersion: 0, at: 0)
-        a.heard(3, isReady: true, clockOffset: 0, presenceVersion: 0, at: 0)
-        b.heard(1, isReady: true, clockOffset: 0, presenceVersion: 0, at: 0)
-        b.heard(3, isReady: true, clockOffset: 0, presenceVersion: 0, at: 0)
+        a.heard(2, isReady: true, clockOffset: 0, at: 0)
+        a.heard(3, isReady: true, clockOffset: 0, at: 0)
+        b.heard(1, isReady: true, clockOffset: 0, at: 0)
+        b.heard(3, isReady: true, clockOffset: 0, at: 0)
         var owners: [UInt64: Int] = [:]
         for n in 0..<300 {
             let stream = "s\(n)"
@@ -27,9 +27,9 @@ import Testing
         var view = Membership(selfID: 1)
         #expect(view.owner(of: "x") == nil)
         let start = view.epoch
-        view.heard(2, isReady: false, clockOffset: 0, presenceVersion: 0, at: 0)
+        view.heard(2, isReady: false, clockOffset: 0, at: 0)
         #expect(view.owner(of: "x") == nil && view.epoch == start)
-        view.heard(2, isReady: true, clockOffset: 0, presenceVersion: 0, at: 0)
+        view.heard(2, isReady: true, clockOffset: 0, at: 0)
         #expect(view.owner(of: "x") == 2 && view.epoch == start + 1)
         #expect(view.silent(at: 3_000_000_001, timeout: 3_000_000_000) == [2])
         view.remove(2)
