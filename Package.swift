@@ -96,8 +96,9 @@ let package = Package(
             name: "MaltenCluster",
             dependencies: ["MaltenCore", "CNATS", .product(name: "Logging", package: "swift-log")]
         ),
-        // Debian's nats.c (libnats-dev), the NATS project's own C client.
-        .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        // Debian's nats.c, the NATS project's own C client: its header at build time (libnats-dev),
+        // its library opened only when a member joins a cluster (Sources/CNATS/nats_loader.c).
+        .target(name: "CNATS"),
         // Debian's jemalloc (libjemalloc-dev), the server's allocator, and its statistics.
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
         .target(name: "CJemallocConfiguration", dependencies: ["CJemalloc"]),

@@ -53,6 +53,9 @@ final class NATSConnection: @unchecked Sendable {
     ///   - changed: told `true` on every reconnect (and a connect that had to be retried) and `false` on
     ///     every disconnect, from nats.c's thread; a connection made at once is not told (see `isConnected`).
     init(urls: [String], name: String, inbox: String, caFile: String?, changed: @escaping @Sendable (Bool) -> Void) throws {
+        if let failure = malten_nats_load() {
+            throw ConnectionError.nats("cannot load nats.c (Debian's libnats3.4): \(String(cString: failure))")
+        }
         var options: OpaquePointer?
         try Self.check(natsOptions_Create(&options))
         defer { natsOptions_Destroy(options) }
