@@ -64,6 +64,8 @@ public struct StoreStats: Sendable, Equatable {
     public var evicted = 0
     /// The live cluster members this store's server sees, itself included (1 when alone).
     public var members = 1
+    /// Bytes of ring storage handed out by the shards' own pools, which the allocator does not see.
+    public var ringPoolBytes = 0
 
     public init() {}
 }

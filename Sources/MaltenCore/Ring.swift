@@ -14,27 +14,38 @@ struct DroppedSlot: Equatable {
     var textHeapBytes: Int
 }
 
-/// A fixed-capacity FIFO ring of slots, allocated once and never grown.
+/// A fixed-capacity FIFO ring of slots, allocated once and never grown: from its shard's
+/// `RingPool` when it has one of the ring's size, else from the allocator.
 ///
 /// Logical index 0 is the oldest slot. Appending to a full ring pushes out the oldest.
 /// `created` increases with the logical index, so positions are found by binary search.
 /// Not thread-safe: it belongs to one stream, which belongs to one shard.
 struct Ring: ~Copyable {
     private let storage: UnsafeMutablePointer<Slot>
+    private let pool: RingPool?
     let capacity: Int
     private var head = 0
     private(set) var count = 0
+    /// Slots ever stored to: the n-th append goes to position n mod `capacity`, so they are the
+    /// first `written` positions.
+    private var written = 0
 
     /// Allocates `capacity` slots at once: `capacity × 32` bytes.
-    init(capacity: Int) {
+    init(capacity: Int, pool: RingPool? = nil) {
         precondition(capacity > 0)
         self.capacity = capacity
-        self.storage = .allocate(capacity: capacity)
+        if let pool, pool.blockCapacity == capacity, let block = pool.allocate() {
+            self.storage = block
+            self.pool = pool
+        } else {
+            self.storage = .allocate(capacity: capacity)
+            self.pool = nil
+        }
     }
 
     deinit {
         for index in 0..<count { storage[physical(index)].text.free() }
-        storage.deallocate()
+        if let pool { pool.release(storage, written: written) } else { storage.deallocate() }
     }
 
     var isEmpty: Bool { count == 0 }
@@ -63,6 +74,7 @@ struct Ring: ~Copyable {
     /// - Complexity: O(1)
     @discardableResult
     mutating func append(_ slot: Slot) -> DroppedSlot? {
+        if written < capacity { written += 1 }
         if count == capacity {
             let pushed = drop(storage[head])
             storage[head] = slot

@@ -11,6 +11,8 @@ final class Shard: @unchecked Sendable {
     private var streams: [String: StreamState] = [:]
     private var listed: [String: StreamState] = [:]
     private var wheel: TimingWheel<StreamState>
+    /// The streams' rings (pipes' are small enough for the allocator).
+    private let rings: RingPool?
     private var byAge = StreamList()
     private var messageCount = 0
     private var expiredCount = 0
@@ -36,6 +38,7 @@ final class Shard: @unchecked Sendable {
         self.budget = budget
         self.clock = clock
         self.wheel = TimingWheel(startTick: Self.tick(containing: clock.now()))
+        self.rings = RingPool(capacity: limits.streamCapacity)
     }
 
     // MARK: Operations (each one hop onto the queue)
@@ -280,15 +283,19 @@ final class Shard: @unchecked Sendable {
             stats.observers = observerCount + remoteObserverCount
             stats.expired = expiredCount
             stats.evicted = evictedCount
+            stats.ringPoolBytes = rings?.bytesInUse ?? 0
             return stats
         }
     }
 
     /// Delivers the timing wheel's due entries up to `now`: idle streams are removed, aged
     /// messages dropped. Work is proportional to what comes due.
-    func expireDue(at now: Int64) {
+    /// Returns whether anything came due (and was removed or had messages dropped).
+    @discardableResult
+    func expireDue(at now: Int64) -> Bool {
         dispatchPrecondition(condition: .onQueue(queue))
-        for stream in wheel.advance(to: Self.tick(containing: now)) {
+        let due = wheel.advance(to: Self.tick(containing: now))
+        for stream in due {
             if stream.isIdle(at: now) {
                 expiredCount += 1
                 remove(stream)
@@ -301,11 +308,12 @@ final class Shard: @unchecked Sendable {
                 }
             }
         }
+        return !due.isEmpty
     }
 
     /// Runs the wheel up to the clock's now, on the queue (the store's timer, and tests with a
     /// manual clock through the store).
-    func expireDueNow() {
+    func expireDueNow() -> Bool {
         queue.sync { expireDue(at: clock.now()) }
     }
 
@@ -411,7 +419,7 @@ final class Shard: @unchecked Sendable {
     private func insertStream(name: String, isListed: Bool, ttl: Int, at now: Int64, isPipe: Bool = false) -> StreamState {
         let stream = StreamState(
             name: name, isListed: isListed, ttlSeconds: ttl, capacity: isPipe ? limits.pipeCapacity : limits.streamCapacity,
-            now: now, removedMark: removed.newestCreated(of: name), isPipe: isPipe)
+            now: now, removedMark: removed.newestCreated(of: name), isPipe: isPipe, pool: rings)
         streams[name] = stream
         if isListed { listed[name] = stream }
         byAge.touch(stream)

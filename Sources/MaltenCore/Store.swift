@@ -22,6 +22,7 @@ public final class Store: Sendable {
     /// One timer for the whole store; each tick runs every shard's wheel on that shard's queue.
     /// (Dispatch sources are thread-safe; the type just does not say so.)
     nonisolated(unsafe) private let expiryTimer: DispatchSourceTimer?
+    private let afterExpiry: (@Sendable () -> Void)?
 
     /// Sixteen per online core: threads that meet on one queue wait for each other (a futex round
     /// trip), so shards are many and cheap. Measured with two threads posting into 64 streams on
@@ -33,11 +34,15 @@ public final class Store: Sendable {
     /// - Parameters:
     ///   - expiryInterval: how often each shard runs its timing wheel; nil leaves it to
     ///     `expireDue()` (tests with a manual clock).
+    ///   - afterExpiry: called on the expiring thread after a round that removed streams or
+    ///     messages. The server flushes the allocator's cache of that thread there: an idle thread's
+    ///     cache never empties on its own, and the freed blocks it holds keep their pages resident.
     public init(
         limits: Limits = Limits(),
         shardCount: Int = Store.defaultShardCount,
         clock: any WallClock = SystemClock(),
-        expiryInterval: DispatchTimeInterval? = .seconds(1)
+        expiryInterval: DispatchTimeInterval? = .seconds(1),
+        afterExpiry: (@Sendable () -> Void)? = nil
     ) {
         precondition(shardCount >= 1)
         self.limits = limits
@@ -55,13 +60,14 @@ public final class Store: Sendable {
             // The timer's one thread visits the shards in turn: an `async` to each would wake a
             // thread per shard every second, and keep them all alive.
             timer.setEventHandler { [shards] in
-                for shard in shards { shard.expireDueNow() }
+                if Self.expire(shards) { afterExpiry?() }
             }
             timer.resume()
             expiryTimer = timer
         } else {
             expiryTimer = nil
         }
+        self.afterExpiry = afterExpiry
     }
 
     deinit {
@@ -200,6 +206,7 @@ public final class Store: Sendable {
             total.bytes += s.bytes
             total.expired += s.expired
             total.evicted += s.evicted
+            total.ringPoolBytes += s.ringPoolBytes
         }
         stats.budget = limits.memoryBudget ?? Int.max
         return stats
@@ -245,7 +252,12 @@ public final class Store: Sendable {
     /// Runs every shard's timing wheel up to the clock's now. The expiry timer does this each
     /// interval; tests with a manual clock call it by hand.
     public func expireDue() {
-        for shard in shards { shard.expireDueNow() }
+        if Self.expire(shards) { afterExpiry?() }
+    }
+
+    /// Every shard's wheel, in turn; whether any of them had something due.
+    private static func expire(_ shards: [Shard]) -> Bool {
+        shards.reduce(false) { found, shard in shard.expireDueNow() || found }
     }
 
     /// Per shard: the running byte count, the same count made from scratch, and the stream names

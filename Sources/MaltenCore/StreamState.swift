@@ -35,7 +35,8 @@ final class StreamState: TimingWheelItem {
     /// `removedMark` is the newest `Created` of an earlier stream of this name that was removed: the
     /// new one's positions start after it, and a resume from before it gets a `gap`.
     init(
-        name: String, isListed: Bool, ttlSeconds: Int, capacity: Int, now: Int64, removedMark: Int64 = 0, isPipe: Bool = false
+        name: String, isListed: Bool, ttlSeconds: Int, capacity: Int, now: Int64, removedMark: Int64 = 0, isPipe: Bool = false,
+        pool: RingPool? = nil
     ) {
         self.name = name
         self.isListed = isListed
@@ -43,7 +44,7 @@ final class StreamState: TimingWheelItem {
         self.ttlSeconds = ttlSeconds
         self.ttlNanos = Int64(ttlSeconds) * 1_000_000_000
         self.updated = now
-        self.ring = Ring(capacity: capacity)
+        self.ring = Ring(capacity: capacity, pool: pool)
         self.bytes = MemoryCost.stream(name: name, capacity: capacity)
         self.lastCreated = removedMark
         self.droppedMark = removedMark

@@ -42,6 +42,12 @@ public enum Jemalloc {
         return String(cString: pointer)
     }
 
+    /// Hands the calling thread's cached freed blocks back to their arenas, so that the pages they
+    /// sit on can be purged (a Store's `afterExpiry`).
+    @Sendable public static func flushThreadCache() {
+        _ = mallctl("thread.tcache.flush", nil, nil, nil, 0)
+    }
+
     /// Returns every arena's unused dirty pages to the system now (4096 is `MALLCTL_ARENAS_ALL`).
     public static func purge() {
         _ = mallctl("arena.4096.purge", nil, nil, nil, 0)
@@ -50,7 +56,7 @@ public enum Jemalloc {
     /// Fresh figures: the calling thread's cache is flushed first (its objects count as allocated
     /// until then), and the statistics are cached until the epoch is advanced.
     public static func statistics() -> Statistics {
-        _ = mallctl("thread.tcache.flush", nil, nil, nil, 0)
+        flushThreadCache()
         var epoch: UInt64 = 1
         _ = mallctl("epoch", nil, nil, &epoch, MemoryLayout<UInt64>.size)
         return Statistics(
