@@ -1,15 +1,20 @@
 import Dispatch
+import Synchronization
 
 /// One slice of the store: the streams whose names hash to it, owned by one serial queue.
 ///
 /// Every field is read and written only on `queue`; a caller reaches the shard with one
-/// `queue.sync` hop per operation. That is the whole concurrency story: no locks, no atomics.
+/// `queue.sync` hop per operation. That is the whole concurrency story: no locks, and one atomic
+/// off the hot path (`hasListedStreams`, written when a listed stream comes or goes).
 final class Shard: @unchecked Sendable {
     let queue: DispatchQueue
     private let limits: Limits
     private let clock: any WallClock
     private var streams: [String: StreamState] = [:]
     private var listed: [String: StreamState] = [:]
+    /// `listed.count`, readable from any thread: a listing skips the shards that have none
+    /// instead of hopping onto each of their queues.
+    private let listedCount = Atomic<Int>(0)
     private var wheel: TimingWheel<StreamState>
     /// The streams' rings (pipes' are small enough for the allocator).
     private let rings: RingPool?
@@ -260,6 +265,9 @@ final class Shard: @unchecked Sendable {
     }
 
     /// This shard's listed streams, the `limit` most recently updated, newest first.
+    /// Whether the shard holds a listed stream; from any thread, without a hop.
+    var hasListedStreams: Bool { listedCount.load(ordering: .acquiring) > 0 }
+
     func listedStreams(limit: Int) -> [StreamInfo] {
         onQueue {
             let now = clock.now()
@@ -421,7 +429,10 @@ final class Shard: @unchecked Sendable {
             name: name, isListed: isListed, ttlSeconds: ttl, capacity: isPipe ? limits.pipeCapacity : limits.streamCapacity,
             now: now, removedMark: removed.newestCreated(of: name), isPipe: isPipe, pool: rings)
         streams[name] = stream
-        if isListed { listed[name] = stream }
+        if isListed {
+            listed[name] = stream
+            listedCount.add(1, ordering: .releasing)
+        }
         byAge.touch(stream)
         bytes += stream.bytes
         schedule(stream, deadline: stream.nextDeadline)
@@ -435,7 +446,10 @@ final class Shard: @unchecked Sendable {
 
     private func remove(_ stream: StreamState) {
         streams[stream.name] = nil
-        if stream.isListed { listed[stream.name] = nil }
+        if stream.isListed {
+            listed[stream.name] = nil
+            listedCount.subtract(1, ordering: .releasing)
+        }
         // Dictionaries keep their capacity; once a shard is empty, give it back.
         if streams.isEmpty { streams = [:] }
         if listed.isEmpty { listed = [:] }

@@ -190,7 +190,7 @@ public final class Store: Sendable {
     /// The listed (public) streams, the `limit` most recently updated, newest first.
     public func listedStreams(limit: Int) -> [StreamInfo] {
         var all: [StreamInfo] = []
-        for shard in shards { all += shard.listedStreams(limit: limit) }
+        for shard in shards where shard.hasListedStreams { all += shard.listedStreams(limit: limit) }
         all.sort { $0.updated > $1.updated }
         return Array(all.prefix(limit))
     }
