@@ -103,14 +103,14 @@ struct Serve: AsyncParsableCommand {
         let protection = try memory.apply(environment)
         if let warning = protection.warning { logger.warning("\(warning)") }
         let natsURLs = (nats ?? environment["MALTEN_NATS"] ?? "").split(separator: ",").map(String.init)
-        logger.info(
+        let budget = limits.memoryBudget.map { "memory budget \($0 >> 20) MiB" } ?? "no memory budget"
+        let state = """
+            \(budget); \(protection.state); \(natsURLs.isEmpty ? "alone" : "cluster through \(natsURLs.count) NATS server(s)"); \
+            allocator jemalloc \(Jemalloc.version.prefix(while: { $0 != "-" }))
             """
-            allocator jemalloc \(Jemalloc.version); memory budget \(limits.memoryBudget ?? 0) bytes; \(protection.state); \
-            \(natsURLs.isEmpty ? "alone" : "cluster through \(natsURLs.count) NATS server(s)")
-            """)
 
         let clock = OffsetClock(offset: (clockOffset ?? 0) * 1_000_000_000)
-        let local = Store(limits: limits, clock: clock)
+        let local = Store(limits: limits, clock: clock, afterExpiry: Jemalloc.flushThreadCache)
         let cluster = try natsURLs.isEmpty ? nil : joinCluster(local, urls: natsURLs, environment: environment, clock: clock, logger: logger)
         defer { cluster?.leave() }
         let store: any StreamStore = cluster ?? local
@@ -130,7 +130,18 @@ struct Serve: AsyncParsableCommand {
                 services: [.init(service: server)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
+        Task {
+            guard let address = try? await server.localAddress else { return }
+            logger.info("the page: \(pageURL(host: host, port: address.port ?? port, tls: tls != nil)); \(state)")
+            releaseStartupPages()
+        }
         try await group.run()
+    }
+
+    /// Where a browser on this machine finds the page: localhost when every address is served.
+    private func pageURL(host: String, port: Int, tls: Bool) -> String {
+        let name = ["0.0.0.0", "::", "[::]"].contains(host) ? "localhost" : host.contains(":") ? "[\(host)]" : host
+        return "\(tls ? "https" : "http")://\(name):\(port)/"
     }
 }
 
@@ -224,7 +235,7 @@ struct Stdio: ParsableCommand {
             let line = Array("malten: \(warning)\n".utf8)
             _ = write(2, line, line.count)
         }
-        StdioFrontend(store: Store(limits: limits), maxLineBytes: limits.maxRequestBytes).run()
+        StdioFrontend(store: Store(limits: limits, afterExpiry: Jemalloc.flushThreadCache), maxLineBytes: limits.maxRequestBytes).run()
     }
 }
 

@@ -116,7 +116,7 @@ struct HTTPDriver: FrontendDriver {
 
     /// What the server may log (README: start-up, shutdown and faults; never message text, names or
     /// query strings): each line is one of its few messages, none of which carries anything a client sent.
-    static let allowedLog = ["] allocator jemalloc ", "] listening on 127.0.0.1:", "] shutting down", "] TLS on: ", "] open-files limit ", "] memory not locked",
+    static let allowedLog = ["] the page: http", "] listening on 127.0.0.1:", "] shutting down", "] TLS on: ", "] open-files limit ", "] memory not locked",
         "] Connected to NATS", "] NATS unreachable: refusing posts", "] Cluster member ", "] Not caught up with the cluster"]
 
     /// The lines of `log` that are none of the server's messages.

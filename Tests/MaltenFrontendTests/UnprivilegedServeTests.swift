@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import MaltenTestClients
 import Testing
 
@@ -12,6 +14,27 @@ import Testing
         let api = HTTPDriver(port: served.port, stop: {})
         #expect(try await api.call(Call("post", [("stream", "nobody"), ("text", "hi")])).status == 200)
         #expect(!served.logText.contains("warning"), "\(served.logText)")
+    }
+
+    /// The start says, in one line, where the page is and the server's state (budget, wiping, locking,
+    /// alone), and the page is there; nothing a client sends reaches the log.
+    @Test func startLineSaysWhereThePageIsAndTheState() async throws {
+        let served = try await ServedProcess()
+        defer { served.stop() }
+        let api = HTTPDriver(port: served.port, stop: {})
+        #expect(try await api.call(Call("post", [("stream", "start-line-stream"), ("text", "start-line-text")])).status == 200)
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(served.port)/")
+        request.headers.add(name: "Connection", value: "close")
+        let page = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        #expect(page.status == .ok)
+        #expect(String(buffer: try await page.body.collect(upTo: 1 << 20)).contains("<html"))
+        let lines = served.logText.split(separator: "\n").filter { $0.contains("] the page: ") }
+        #expect(lines.count == 1, "\(served.logText)")
+        let line = String(lines.first ?? "")
+        #expect(line.contains("the page: http://127.0.0.1:\(served.port)/; memory budget "), "\(line)")
+        #expect(line.contains(" MiB; freed memory wiped; memory "), "\(line)")
+        #expect(line.contains("; alone; allocator jemalloc "), "\(line)")
+        #expect(!served.logText.contains("start-line"), "\(served.logText)")
     }
 
     /// No core dump, and nothing of the process readable by its own user: the core limit is 0 soft

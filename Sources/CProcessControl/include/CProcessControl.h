@@ -10,4 +10,10 @@ int malten_forbid_dumping(void);
 /// kept out of swap once it is touched (none is made resident by locking). Returns 0 or the errno.
 int malten_lock_memory(void);
 
+/// Drops this process's mappings of the read-only pages of its executable and shared libraries
+/// (code, constants, Swift's metadata): they stay in the page cache, and the pages that run again
+/// are mapped again on their first touch. Called once start-up is over, it gives back what only
+/// start-up touched. Returns the bytes of address space released.
+long malten_release_read_only_pages(void);
+
 #endif
