@@ -97,12 +97,15 @@ public struct JSONWriter {
     private static func needsLook(_ word: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
-        func hasByte(_ b: UInt8) -> UInt64 {
+        func hasByte(_ word: UInt64, _ b: UInt8) -> UInt64 {
             let x = word ^ (ones &* UInt64(b))
             return (x &- ones) & ~x & highs
         }
         let below0x20 = (word &- ones &* 0x20) & ~word & highs
-        return (below0x20 | (word & highs) | hasByte(0x22) | hasByte(0x5C) | hasByte(0x3C) | hasByte(0x3E) | hasByte(0x26)) != 0
+        // " (0x22) and & (0x26) differ only in bit 2, < (0x3C) and > (0x3E) only in bit 1.
+        let quoteOrAmpersand = hasByte(word | ones &* 0x04, 0x26)
+        let angle = hasByte(word | ones &* 0x02, 0x3E)
+        return (below0x20 | (word & highs) | quoteOrAmpersand | angle | hasByte(word, 0x5C)) != 0
     }
 
     /// The most bytes `decimal` writes.
@@ -112,21 +115,78 @@ public struct JSONWriter {
         if value < 0 { byte(UInt8(ascii: "-")) }
         var rest = value.magnitude
         var digits = 1
-        var scan = rest
-        while scan >= 10 {
-            scan /= 10
+        var threshold: UInt64 = 10
+        while rest >= threshold {
             digits += 1
+            if digits == 20 { break }
+            threshold &*= 10
         }
-        for offset in stride(from: digits - 1, through: 0, by: -1) {
-            base.storeBytes(of: UInt8(truncatingIfNeeded: rest % 10) + 48, toByteOffset: count + offset, as: UInt8.self)
-            rest /= 10
+        // Two digits at a time, from the last.
+        var end = count + digits
+        while rest >= 100 {
+            end -= 2
+            pair(Self.decimalPairs, Int(rest % 100), at: end)
+            rest /= 100
+        }
+        if rest >= 10 {
+            pair(Self.decimalPairs, Int(rest), at: end - 2)
+        } else {
+            base.storeBytes(of: UInt8(truncatingIfNeeded: rest) + 48, toByteOffset: end - 1, as: UInt8.self)
         }
         count += digits
     }
 
-    /// The 36-character UUID form.
+    /// The two characters at `table[2 × index]`, stored at `offset`.
+    @inline(__always)
+    private func pair(_ table: StaticString, _ index: Int, at offset: Int) {
+        let characters = UnsafeRawPointer(table.utf8Start).loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self)
+        base.storeBytes(of: characters, toByteOffset: offset, as: UInt16.self)
+    }
+
+    private static var decimalPairs: StaticString {
+        """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
+    }
+
+
+    /// The 36-character UUID form, lowercase: eight hex digits at a time.
     public mutating func uuid(_ id: MessageID) {
-        id.write { byte($0) }
+        let start = base + count
+        let first = Self.hexDigits(UInt32(truncatingIfNeeded: id.high >> 32))
+        let second = Self.hexDigits(UInt32(truncatingIfNeeded: id.high))
+        let third = Self.hexDigits(UInt32(truncatingIfNeeded: id.low >> 32))
+        let fourth = Self.hexDigits(UInt32(truncatingIfNeeded: id.low))
+        // xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx: the middle groups' eight digits are stored one place
+        // late, then their first four moved back over the gap that the dash then fills.
+        start.storeBytes(of: first, toByteOffset: 0, as: UInt64.self)
+        start.storeBytes(of: second, toByteOffset: 10, as: UInt64.self)
+        start.storeBytes(of: start.loadUnaligned(fromByteOffset: 10, as: UInt32.self), toByteOffset: 9, as: UInt32.self)
+        start.storeBytes(of: third, toByteOffset: 20, as: UInt64.self)
+        start.storeBytes(of: start.loadUnaligned(fromByteOffset: 20, as: UInt32.self), toByteOffset: 19, as: UInt32.self)
+        start.storeBytes(of: fourth, toByteOffset: 28, as: UInt64.self)
+        start.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 8, as: UInt8.self)
+        start.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 13, as: UInt8.self)
+        start.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 18, as: UInt8.self)
+        start.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 23, as: UInt8.self)
+        count += 36
+    }
+
+    /// The eight lowercase hex digits of `value`, most significant first in memory order.
+    @inline(__always)
+    static func hexDigits(_ value: UInt32) -> UInt64 {
+        // One nibble per byte, the least significant nibble in the lowest byte...
+        var nibbles = UInt64(value)
+        nibbles = (nibbles | nibbles << 16) & 0x0000_FFFF_0000_FFFF
+        nibbles = (nibbles | nibbles << 8) & 0x00FF_00FF_00FF_00FF
+        nibbles = (nibbles | nibbles << 4) & 0x0F0F_0F0F_0F0F_0F0F
+        // ...then each byte 0...15 to '0'...'9', 'a'...'f' (a byte of 10 or more carries into bit 4).
+        let letters = ((nibbles &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        let ascii = nibbles &+ 0x3030_3030_3030_3030 &+ letters &* 0x27
+        // The most significant digit at the lowest address, whatever the byte order.
+        return ascii.bigEndian
     }
 
     public static func hexDigit(_ nibble: UInt8) -> UInt8 {

@@ -40,4 +40,37 @@ import Testing
         ])
         #expect(String(buffer: buffer) == #"{"foo":{"Id":"foo","Updated":1652035113591000000,"TTL":1024,"Observers":2,"Private":false},"bar":{"Id":"bar","Updated":7,"TTL":60,"Observers":0,"Private":true}}"#)
     }
+
+    /// Every digit count and both signs, against the standard library's own formatting.
+    @Test func decimalsMatchTheStandardLibrary() {
+        var values: [Int64] = [0, 1, -1, 9, 10, 99, 100, 101, 999, 1000, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1]
+        var power: Int64 = 1
+        for _ in 0..<18 {
+            power *= 10
+            values += [power - 1, power, power + 1, -power, -(power - 1)]
+        }
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<1000 { values.append(Int64.random(in: Int64.min...Int64.max, using: &random)) }
+        for value in values {
+            var buffer = ByteBuffer()
+            buffer.writeJSON(bound: JSONWriter.decimalBound) { $0.decimal(value) }
+            #expect(String(buffer: buffer) == String(value))
+        }
+    }
+
+    /// Random ids and the extremes, against Foundation's UUID (lowercased) and back through the parser.
+    @Test func uuidsMatchFoundation() throws {
+        var ids = [MessageID(high: 0, low: 0), MessageID(high: .max, low: .max), MessageID(high: 0x0123_4567_89AB_CDEF, low: 0xFEDC_BA98_7654_3210)]
+        for _ in 0..<1000 { ids.append(MessageID.random()) }
+        for id in ids {
+            var buffer = ByteBuffer()
+            buffer.writeJSON(bound: 36) { $0.uuid(id) }
+            let text = String(buffer: buffer)
+            let bytes = withUnsafeBytes(of: (id.high.bigEndian, id.low.bigEndian)) { Array($0) }
+            let expected = UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                                       bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+            #expect(text == expected.uuidString.lowercased())
+            #expect(MessageID(text) == id)
+        }
+    }
 }
