@@ -220,19 +220,21 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func write(_ response: Response, for head: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
         courier.metrics.answered(head.uri.prefix { $0 != "?" }, status: Int(response.status.code))
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(5 + response.headers.count)
+        // Built as one array: `HTTPHeaders.add` checks each name, and these are the server's own.
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(5 + response.headers.count)
         if response.status != .noContent && response.status != .notModified {
-            headers.add(name: "Content-Type", value: response.contentType)
-            headers.add(name: "Content-Length", value: String(response.body.readableBytes))
+            fields.append(("Content-Type", response.contentType))
+            fields.append(("Content-Length", String(response.body.readableBytes)))
         }
-        headers.add(name: "Access-Control-Allow-Origin", value: "*")
-        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        fields.append(("Access-Control-Allow-Origin", "*"))
+        fields += response.headers
         if !keepAlive {
-            headers.add(name: "Connection", value: "close")
+            fields.append(("Connection", "close"))
         } else if head.version.major == 1 && head.version.minor == 0 {
-            headers.add(name: "Connection", value: "keep-alive")
+            fields.append(("Connection", "keep-alive"))
         }
+        let headers = HTTPHeaders(fields)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))), promise: nil)
         if head.method != .HEAD && response.body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)

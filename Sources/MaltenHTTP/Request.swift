@@ -35,9 +35,12 @@ struct Request {
 
     /// A body counts as a form when it says so, or says nothing (curl's `--data` and most scripts).
     private static func isForm(_ headers: HTTPHeaders) -> Bool {
-        guard let type = headers.first(name: "content-type") else { return true }
-        let form = "application/x-www-form-urlencoded".utf8
-        return type.utf8.count >= form.count
-            && zip(type.utf8, form).allSatisfy { $0 | 0x20 == $1 | 0x20 }
+        guard var type = headers.first(name: "content-type") else { return true }
+        let form: StaticString = "application/x-www-form-urlencoded"
+        return type.withUTF8 { bytes in
+            guard bytes.count >= form.utf8CodeUnitCount else { return false }
+            for index in 0..<form.utf8CodeUnitCount where bytes[index] | 0x20 != form.utf8Start[index] | 0x20 { return false }
+            return true
+        }
     }
 }

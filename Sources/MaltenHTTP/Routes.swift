@@ -45,7 +45,10 @@ struct Routes {
         } else {
             query = .older(limit: limit, before: last)
         }
-        var body = allocator.buffer(capacity: 2 + min(limit, 25) * 200)  // grows as needed
+        // Room for 25 messages of 100 characters plus one message's worst-case reservation, so the
+        // common read never reallocates (each reallocation copies, and wipes the old block); larger
+        // answers grow as needed.
+        var body = allocator.buffer(capacity: 2 + min(limit, 25) * 200 + 128 + JSONWriter.stringBound(100) + JSONWriter.stringBound(stream.utf8.count))
         // A closed pipe holds nothing: only an empty answer needs the second look.
         if body.writeMessages(of: stream, query, in: store) == 0, store.isClosedPipe(stream: stream) {
             throw HTTPError(StoreError.pipeClosed)
