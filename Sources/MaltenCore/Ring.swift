@@ -23,17 +23,22 @@ struct DroppedSlot: Equatable {
 struct Ring: ~Copyable {
     private let storage: UnsafeMutablePointer<Slot>
     private let pool: RingPool?
-    let capacity: Int
-    private var head = 0
-    private(set) var count = 0
+    // Four 32-bit fields in two words, so the ring stays 32 bytes inside its stream's object.
+    private let slots: UInt32
+    private var headIndex: UInt32 = 0
+    private var stored: UInt32 = 0
     /// Slots ever stored to: the n-th append goes to position n mod `capacity`, so they are the
     /// first `written` positions.
-    private var written = 0
+    private var written: UInt32 = 0
+
+    var capacity: Int { Int(slots) }
+    var count: Int { Int(stored) }
+    private var head: Int { Int(headIndex) }
 
     /// Allocates `capacity` slots at once: `capacity × 32` bytes.
     init(capacity: Int, pool: RingPool? = nil) {
-        precondition(capacity > 0)
-        self.capacity = capacity
+        precondition(capacity > 0 && capacity <= Int(UInt32.max))
+        self.slots = UInt32(capacity)
         if let pool, pool.blockCapacity == capacity, let block = pool.allocate() {
             self.storage = block
             self.pool = pool
@@ -45,7 +50,7 @@ struct Ring: ~Copyable {
 
     deinit {
         for index in 0..<count { storage[physical(index)].text.free() }
-        if let pool { pool.release(storage, written: written) } else { storage.deallocate() }
+        if let pool { pool.release(storage, written: Int(written)) } else { storage.deallocate() }
     }
 
     var isEmpty: Bool { count == 0 }
@@ -74,15 +79,15 @@ struct Ring: ~Copyable {
     /// - Complexity: O(1)
     @discardableResult
     mutating func append(_ slot: Slot) -> DroppedSlot? {
-        if written < capacity { written += 1 }
-        if count == capacity {
+        if written < slots { written += 1 }
+        if stored == slots {
             let pushed = drop(storage[head])
             storage[head] = slot
-            head = physical(1)
+            headIndex = UInt32(physical(1))
             return pushed
         }
         storage[physical(count)] = slot
-        count += 1
+        stored += 1
         return nil
     }
 
@@ -92,8 +97,8 @@ struct Ring: ~Copyable {
     mutating func removeFirst() -> DroppedSlot {
         precondition(count > 0, "removeFirst on an empty ring")
         let dropped = drop(storage[head])
-        head = physical(1)
-        count -= 1
+        headIndex = UInt32(physical(1))
+        stored -= 1
         return dropped
     }
 

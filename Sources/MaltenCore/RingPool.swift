@@ -20,7 +20,8 @@ final class RingPool {
     private let chunkBytes: Int
     /// Chunks are aligned to this power of two, so a block's chunk is its address, masked.
     private let alignment: Int
-    private static let blocksPerChunk = 64
+    /// One bit per block in a chunk's `free` word.
+    private static let blocksPerChunk = UInt64.bitWidth
     private var chunks: [UnsafeMutableRawPointer: Chunk] = [:]
     /// Chunks with a free block, the most recently freed into last; an unmapped one is skipped.
     private var withRoom: [Chunk] = []
@@ -31,14 +32,12 @@ final class RingPool {
 
     private final class Chunk {
         let base: UnsafeMutableRawPointer
-        var free: [Int32]
+        /// Bit n set: block n is free. 64 blocks, one word, no allocation.
+        var free: UInt64 = ~0
         var inUse = 0
         var hasRoomListed = true
         var isMapped = true
-        init(base: UnsafeMutableRawPointer) {
-            self.base = base
-            self.free = (0..<Int32(RingPool.blocksPerChunk)).reversed()
-        }
+        init(base: UnsafeMutableRawPointer) { self.base = base }
     }
 
     /// A pool for rings of `capacity` slots, or nil when they are small enough for the allocator's
@@ -59,12 +58,13 @@ final class RingPool {
 
     /// A block of `blockCapacity` slots, all zero bytes; nil when no memory could be mapped.
     func allocate() -> UnsafeMutablePointer<Slot>? {
-        while let chunk = withRoom.last, !chunk.isMapped || chunk.free.isEmpty {
+        while let chunk = withRoom.last, !chunk.isMapped || chunk.free == 0 {
             chunk.hasRoomListed = false
             withRoom.removeLast()
         }
         guard let chunk = withRoom.last ?? mapChunk() else { return nil }
-        let index = Int(chunk.free.removeLast())
+        let index = chunk.free.trailingZeroBitCount
+        chunk.free &= ~(1 << UInt64(index))
         chunk.inUse += 1
         bytesInUse += blockBytes
         return (chunk.base + index * blockBytes).bindMemory(to: Slot.self, capacity: blockCapacity)
@@ -86,7 +86,7 @@ final class RingPool {
             if chunks.isEmpty { chunks = [:] }
             return
         }
-        chunk.free.append(Int32((address - base) / blockBytes))
+        chunk.free |= 1 << UInt64((address - base) / blockBytes)
         if !chunk.hasRoomListed {
             chunk.hasRoomListed = true
             withRoom.append(chunk)
