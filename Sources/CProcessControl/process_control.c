@@ -31,15 +31,35 @@ int malten_lock_memory(void) {
 #define MADV_DONTNEED_LOCKED 24
 #endif
 
+/// Whether the object's loader wrote into its read-only segments (text relocations): those pages
+/// are private copies, and dropping them would bring back the unrelocated bytes.
+static int has_text_relocations(struct dl_phdr_info *info) {
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+        if (segment->p_type != PT_DYNAMIC) continue;
+        for (const ElfW(Dyn) *entry = (const ElfW(Dyn) *)(info->dlpi_addr + segment->p_vaddr);
+             entry->d_tag != DT_NULL; entry++) {
+            if (entry->d_tag == DT_TEXTREL) return 1;
+            if (entry->d_tag == DT_FLAGS && (entry->d_un.d_val & DF_TEXTREL)) return 1;
+        }
+    }
+    return 0;
+}
+
 static int release_read_only(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     long *released = data;
+    if (has_text_relocations(info)) return 0;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
         if (segment->p_type != PT_LOAD || (segment->p_flags & PF_W)) continue;
-        uintptr_t start = (info->dlpi_addr + segment->p_vaddr) & ~(page - 1);
-        uintptr_t end = (info->dlpi_addr + segment->p_vaddr + segment->p_memsz + page - 1) & ~(page - 1);
+        // Only whole pages of the file's bytes: a page shared with a writable segment, or a
+        // zero-filled tail the loader wrote, stays as it is.
+        uintptr_t first = info->dlpi_addr + segment->p_vaddr;
+        uintptr_t start = (first + page - 1) & ~(page - 1);
+        uintptr_t end = (first + segment->p_filesz) & ~(page - 1);
+        if (end <= start) continue;
         if (madvise((void *)start, end - start, MADV_DONTNEED) == 0
             || madvise((void *)start, end - start, MADV_DONTNEED_LOCKED) == 0) {
             *released += (long)(end - start);

@@ -61,8 +61,9 @@ private let RLIMIT_CORE_VALUE = RLIMIT_CORE
 /// Gives back the pages of code and constants that only start-up touched (argument parsing, the
 /// TLS and cluster set-up, the loader's relocation pass): the process stops mapping every read-only
 /// page of its executable and libraries, and what serving runs is mapped again on first use, from
-/// the page cache. The code is clean and file-backed, so nothing is lost: the kernel could drop
-/// these pages on its own any time. About half the idle RSS (see README, Memory).
+/// the page cache. Only whole pages of clean, file-backed segments are dropped, never one the
+/// loader wrote (text relocations, a page shared with a writable segment), so nothing is lost.
+/// About a third of the idle RSS (see README, Memory).
 func releaseStartupPages() {
     _ = malten_release_read_only_pages()
 }
