@@ -10,13 +10,16 @@ import Darwin
 /// Rings of 32 KiB from the allocator left its bookkeeping behind after a peak (about 200 bytes
 /// of jemalloc metadata for each ring that was ever live at the same time, never given back). A
 /// pool's chunk costs one dictionary entry while it is mapped and nothing once it is not, so memory
-/// returns to idle when the streams are gone. Untouched pages of a block are never resident: a ring
-/// of 1024 slots that held three costs one page. A block is wiped (the slots it was written to)
+/// returns to idle when the streams are gone, and a freed block of more than one written page gives
+/// its pages back at once. Untouched pages of a block are never resident: a ring of 1024 slots
+/// that held three costs one page. A block is wiped (the slots it was written to)
 /// before it is handed out again. Not thread-safe: it belongs to one shard, and is used on its queue.
 final class RingPool {
     /// Slots in each block: the capacity of the rings the pool serves.
     let blockCapacity: Int
     private let blockBytes: Int
+    private let page: Int
+    private var dropAdvice = MADV_DONTNEED
     private let chunkBytes: Int
     /// Chunks are aligned to this power of two, so a block's chunk is its address, masked.
     private let alignment: Int
@@ -47,6 +50,7 @@ final class RingPool {
         let bytes = Ring.storageBytes(capacity: capacity)
         guard bytes >= 16 << 10 else { return nil }
         blockCapacity = capacity
+        self.page = page
         blockBytes = (bytes + page - 1) / page * page
         chunkBytes = blockBytes * Self.blocksPerChunk
         alignment = 1 << (Int.bitWidth - (chunkBytes - 1).leadingZeroBitCount)
@@ -71,12 +75,16 @@ final class RingPool {
     }
 
     /// Takes back a block from `allocate`, whose first `written` slots were ever stored to: they are
-    /// wiped, and the chunk is unmapped if no other block of it is in use.
+    /// wiped, and the chunk is unmapped if no other block of it is in use. If it stays mapped and
+    /// they span more than a page, their pages go back to the system, so a ring that stays does not
+    /// keep its chunk's freed rings resident.
     func release(_ block: UnsafeMutablePointer<Slot>, written: Int) {
         let address = UnsafeMutableRawPointer(block)
         let base = UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: address) & ~UInt(alignment - 1))!
         guard let chunk = chunks[base] else { preconditionFailure("a block the pool did not hand out") }
-        address.initializeMemory(as: UInt8.self, repeating: 0, count: Ring.storageBytes(capacity: written))
+        let writtenBytes = Ring.storageBytes(capacity: written)
+        address.initializeMemory(as: UInt8.self, repeating: 0, count: writtenBytes)
+        if writtenBytes > page { drop(address, bytes: (writtenBytes + page - 1) / page * page) }
         bytesInUse -= blockBytes
         chunk.inUse -= 1
         if chunk.inUse == 0 {
@@ -90,6 +98,15 @@ final class RingPool {
         if !chunk.hasRoomListed {
             chunk.hasRoomListed = true
             withRoom.append(chunk)
+        }
+    }
+
+    /// Gives the pages back to the system while their chunk stays mapped: they read as zeros again.
+    /// Locked memory (`mlockall`) refuses MADV_DONTNEED and takes MADV_DONTNEED_LOCKED.
+    private func drop(_ pages: UnsafeMutableRawPointer, bytes: Int) {
+        if madvise(pages, bytes, dropAdvice) != 0, dropAdvice == MADV_DONTNEED {
+            dropAdvice = 24  // MADV_DONTNEED_LOCKED, Linux 5.18
+            _ = madvise(pages, bytes, dropAdvice)
         }
     }
 

@@ -1,6 +1,9 @@
 @testable import MaltenCore
 import MaltenTestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The shard's own ring storage: blocks of one ring's size from chunks it maps itself, wiped before
 /// they are handed out again, and every chunk given back once its last ring is gone.
@@ -37,6 +40,33 @@ import Testing
         for block in blocks { pool.release(block, written: 0) }
         #expect(pool.bytesInUse == 0)
         #expect(pool.mappedChunks == 0)
+    }
+
+    /// A block that held more than a page gives its pages back while its chunk stays mapped.
+    @Test func aFreedBlockIsNoLongerResident() throws {
+        let pool = try #require(RingPool(capacity: 1024))
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let bytes = 32 * 1024
+        let kept = try #require(pool.allocate())  // keeps the chunk mapped
+        let freed = try #require(pool.allocate())
+        UnsafeMutableRawPointer(freed).initializeMemory(as: UInt8.self, repeating: 0xCD, count: bytes)
+        #expect(residentPages(freed, bytes: bytes, page: page) == bytes / page)
+        pool.release(freed, written: 1024)
+        #expect(pool.mappedChunks == 1)
+        #expect(residentPages(freed, bytes: bytes, page: page) == 0)
+        let again = try #require(pool.allocate())
+        #expect(again == freed)
+        #expect(UnsafeRawBufferPointer(start: again, count: bytes).allSatisfy { $0 == 0 })
+        pool.release(again, written: 0)
+        pool.release(kept, written: 0)
+        #expect(pool.mappedChunks == 0)
+    }
+
+    private func residentPages(_ block: UnsafeMutablePointer<Slot>, bytes: Int, page: Int) -> Int {
+        var vector = [UInt8](repeating: 0, count: bytes / page)
+        let status = mincore(UnsafeMutableRawPointer(block), bytes, &vector)
+        #expect(status == 0)
+        return vector.filter { $0 & 1 == 1 }.count
     }
 
     /// Through the store: streams' rings come from their shards' pools and are all given back
