@@ -52,7 +52,8 @@ static const char *failure;
 static char failure_text[512];
 
 static void fail(void) {
-    snprintf(failure_text, sizeof failure_text, "%s", dlerror());
+    const char *reason = dlerror();
+    snprintf(failure_text, sizeof failure_text, "%s", reason != NULL ? reason : "unknown dlopen error");
     failure = failure_text;
 }
 
