@@ -264,10 +264,10 @@ final class Shard: @unchecked Sendable {
         }
     }
 
-    /// This shard's listed streams, the `limit` most recently updated, newest first.
     /// Whether the shard holds a listed stream; from any thread, without a hop.
     var hasListedStreams: Bool { listedCount.load(ordering: .acquiring) > 0 }
 
+    /// This shard's listed streams, the `limit` most recently updated, newest first.
     func listedStreams(limit: Int) -> [StreamInfo] {
         onQueue {
             let now = clock.now()
