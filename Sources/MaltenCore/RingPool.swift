@@ -51,7 +51,7 @@ final class RingPool {
         guard bytes >= 16 << 10 else { return nil }
         blockCapacity = capacity
         self.page = page
-        blockBytes = (bytes + page - 1) / page * page
+        blockBytes = Self.wholePages(bytes, page: page)
         chunkBytes = blockBytes * Self.blocksPerChunk
         alignment = 1 << (Int.bitWidth - (chunkBytes - 1).leadingZeroBitCount)
     }
@@ -84,7 +84,6 @@ final class RingPool {
         guard let chunk = chunks[base] else { preconditionFailure("a block the pool did not hand out") }
         let writtenBytes = Ring.storageBytes(capacity: written)
         address.initializeMemory(as: UInt8.self, repeating: 0, count: writtenBytes)
-        if writtenBytes > page { drop(address, bytes: (writtenBytes + page - 1) / page * page) }
         bytesInUse -= blockBytes
         chunk.inUse -= 1
         if chunk.inUse == 0 {
@@ -94,12 +93,16 @@ final class RingPool {
             if chunks.isEmpty { chunks = [:] }
             return
         }
+        if writtenBytes > page { drop(address, bytes: Self.wholePages(writtenBytes, page: page)) }
         chunk.free |= 1 << UInt64((address - base) / blockBytes)
         if !chunk.hasRoomListed {
             chunk.hasRoomListed = true
             withRoom.append(chunk)
         }
     }
+
+    /// `bytes` rounded up to whole pages.
+    private static func wholePages(_ bytes: Int, page: Int) -> Int { (bytes + page - 1) / page * page }
 
     /// Gives the pages back to the system while their chunk stays mapped: they read as zeros again.
     /// Locked memory (`mlockall`) refuses MADV_DONTNEED and takes MADV_DONTNEED_LOCKED.
